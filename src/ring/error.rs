@@ -1,0 +1,91 @@
+//! The ring's error types.
+
+use core::fmt;
+
+/// A value could not be pushed because the ring was full; the value is handed back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PushError<T> {
+    /// Every slot holds a value the consumer has not taken yet.
+    Full(T),
+}
+
+impl<T> PushError<T> {
+    /// Returns the value that could not be pushed.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, _consumer) = RingBuffer::new(0);
+    /// let error = producer.push(String::from("kept")).unwrap_err();
+    /// assert_eq!(error.into_inner(), "kept");
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            PushError::Full(value) => value,
+        }
+    }
+}
+
+// Written by hand so that `T` need not be `Debug`, as with std's channel errors.
+impl<T> fmt::Debug for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Full(_) => f.write_str("cannot push to a full ring buffer"),
+        }
+    }
+}
+
+impl<T> std::error::Error for PushError<T> {}
+
+/// No value could be popped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PopError {
+    /// The producer has not pushed a value that the consumer has not taken yet.
+    Empty,
+}
+
+impl fmt::Display for PopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PopError::Empty => f.write_str("cannot pop from an empty ring buffer"),
+        }
+    }
+}
+
+impl std::error::Error for PopError {}
+
+/// A ring of the requested capacity cannot be allocated: its size overflows the address
+/// space, or the allocator refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapacityError {
+    pub(crate) capacity: usize,
+    pub(crate) value_size: usize,
+}
+
+impl CapacityError {
+    /// The capacity that was asked for.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot allocate a ring buffer for {} values of {} bytes each",
+            self.capacity, self.value_size
+        )
+    }
+}
+
+impl std::error::Error for CapacityError {}

@@ -1,0 +1,544 @@
+//! The lock-free single-producer/single-consumer ring buffer.
+//!
+//! [`RingBuffer::new`] returns the two halves of one bounded ring: a [`Producer`] that
+//! pushes values and a [`Consumer`] that pops them, in order. Neither ever blocks, takes
+//! a lock or allocates; each may live on its own thread. There is exactly one of each,
+//! and neither is `Clone` or `Sync`, so "single producer, single consumer" is checked by
+//! the compiler rather than at run time.
+//!
+//! ```
+//! # ringlink::__skip_doctest_under_loom!();
+//! use ringlink::ring::{PopError, PushError, RingBuffer};
+//!
+//! let (mut producer, mut consumer) = RingBuffer::new(2);
+//! let worker = std::thread::spawn(move || {
+//!     for i in 0..1000u32 {
+//!         let mut value = i;
+//!         // A full ring hands the value back; try again until the consumer makes room.
+//!         while let Err(PushError::Full(v)) = producer.push(value) {
+//!             value = v;
+//!             std::hint::spin_loop();
+//!         }
+//!     }
+//! });
+//! let mut expected = 0;
+//! while expected < 1000 {
+//!     match consumer.pop() {
+//!         Ok(value) => {
+//!             assert_eq!(value, expected);
+//!             expected += 1;
+//!         }
+//!         Err(PopError::Empty) => std::hint::spin_loop(),
+//!     }
+//! }
+//! worker.join().unwrap();
+//! ```
+//!
+//! To wait instead of polling, use the blocking channel built on this ring,
+//! [`crate::mpsc`].
+
+mod batch;
+mod error;
+
+pub use batch::PopIter;
+pub use error::{CapacityError, PopError, PushError};
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
+
+/// One slot of storage: initialised exactly when its position lies in `head..tail`.
+type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// The state shared by the two halves of one ring.
+///
+/// Positions (`head`, `tail` and the halves' copies of them) count values since the ring
+/// was made and wrap around `usize`; a position's slot is `position & mask`. Because the
+/// storage length is a power of two it divides 2^64, so wrapping never breaks that map.
+///
+/// Invariants:
+/// - `tail - head <= capacity` (wrapping subtraction), at every moment and from either
+///   side's view, since each side only ever sees the other's position lag behind.
+/// - The slots at positions `head..tail` hold initialised values; all others are empty.
+/// - A slot is written before the `Release` store of `tail` that publishes it, and read
+///   only after an `Acquire` load of `tail` that observed it. The consumer hands the slot
+///   back with a `Release` store of `head`, which the producer's `Acquire` load of `head`
+///   pairs with before it writes the slot again.
+pub struct RingBuffer<T> {
+    /// Position of the next value to pop. Written by the consumer only (`Release`); read
+    /// by the producer (`Acquire`) only when its cached copy says the ring is full.
+    /// Padded so that the producer's stores to `tail` never touch this cache line.
+    head: CachePadded<AtomicUsize>,
+    /// Position of the next slot to fill. Written by the producer only (`Release`); read
+    /// by the consumer (`Acquire`) only when its cached copy says the ring is empty.
+    tail: CachePadded<AtomicUsize>,
+    /// Set (`Release`) by whichever half is dropped first; read (`Acquire`) by the other
+    /// half's `is_abandoned`. The producer sets it after its last store of `tail`, so a
+    /// consumer that sees it set also sees every value pushed before.
+    abandoned: AtomicBool,
+    /// Storage length minus one; the storage length is `capacity` rounded up to a power
+    /// of two (at least one).
+    mask: usize,
+    /// Never resized or moved after construction: the halves keep raw pointers into it.
+    slots: Box<[Slot<T>]>,
+}
+
+impl<T> RingBuffer<T> {
+    /// Makes a ring that holds exactly `capacity` values and returns its two halves.
+    ///
+    /// Capacity 0 is allowed: such a ring is always full and always empty.
+    ///
+    /// # Panics
+    ///
+    /// When the storage cannot be allocated (see [`RingBuffer::try_new`] for the error
+    /// instead).
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, mut consumer) = RingBuffer::new(3);
+    /// for i in 0..3 {
+    ///     producer.push(i).unwrap();
+    /// }
+    /// assert!(producer.push(3).is_err(), "the fourth push finds the ring full");
+    /// assert_eq!(consumer.pop(), Ok(0));
+    /// ```
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(capacity: usize) -> (Producer<T>, Consumer<T>) {
+        match Self::try_new(capacity) {
+            Ok(halves) => halves,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Makes a ring that holds exactly `capacity` values, or says why it cannot.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// assert!(RingBuffer::<[u8; 128]>::try_new(usize::MAX / 2).is_err());
+    /// assert!(RingBuffer::<[u8; 128]>::try_new(16).is_ok());
+    /// ```
+    pub fn try_new(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+        let error = CapacityError {
+            capacity,
+            value_size: core::mem::size_of::<T>(),
+        };
+        let storage = capacity.max(1).checked_next_power_of_two().ok_or(error)?;
+        let mut slots: Vec<Slot<T>> = Vec::new();
+        // `try_reserve_exact` reports both a size that overflows the address space and an
+        // allocator refusal as an error, where `Vec::with_capacity` would abort.
+        slots.try_reserve_exact(storage).map_err(|_| error)?;
+        slots.extend((0..storage).map(|_| UnsafeCell::new(MaybeUninit::uninit())));
+        let slots = slots.into_boxed_slice();
+
+        let ring = Arc::new(RingBuffer {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            abandoned: AtomicBool::new(false),
+            mask: storage - 1,
+            slots,
+        });
+        let base = ring.slots.as_ptr();
+        let producer = Producer {
+            slots: base,
+            mask: storage - 1,
+            capacity,
+            tail: 0,
+            cached_head: 0,
+            ring: ring.clone(),
+        };
+        let consumer = Consumer {
+            slots: base,
+            mask: storage - 1,
+            capacity,
+            head: 0,
+            cached_tail: 0,
+            ring,
+        };
+        Ok((producer, consumer))
+    }
+}
+
+impl<T> fmt::Debug for RingBuffer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingBuffer")
+            .field("head", &self.head.load(Ordering::Relaxed))
+            .field("tail", &self.tail.load(Ordering::Relaxed))
+            .field("abandoned", &self.abandoned.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for RingBuffer<T> {
+    fn drop(&mut self) {
+        // The last half is gone (the `Arc` made its accesses happen before this), so no
+        // other thread can touch the slots: drop the values still queued.
+        let mut head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        while head != tail {
+            let slot = &self.slots[head & self.mask];
+            // SAFETY: positions `head..tail` hold initialised values (the ring's
+            // invariant), and each is dropped once because `head` advances past it.
+            slot.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            head = head.wrapping_add(1);
+        }
+    }
+}
+
+/// The pushing half of a ring buffer. Made by [`RingBuffer::new`].
+///
+/// There is one `Producer` per ring: it is neither `Clone` nor `Sync`, though it is
+/// `Send` (when `T` is) and so may move to another thread.
+///
+/// ```compile_fail
+/// fn is_clone<C: Clone>() {}
+/// is_clone::<ringlink::ring::Producer<u8>>();
+/// ```
+///
+/// ```compile_fail
+/// fn is_sync<S: Sync>() {}
+/// is_sync::<ringlink::ring::Producer<u8>>();
+/// ```
+pub struct Producer<T> {
+    /// Start of `ring.slots`; copied here so that a push touches no shared cache line
+    /// but the slot and `tail`.
+    slots: *const Slot<T>,
+    mask: usize,
+    capacity: usize,
+    /// This side's position: the authoritative value that `ring.tail` mirrors.
+    tail: usize,
+    /// The consumer's position as last seen; it may lag behind `ring.head`, which only
+    /// makes the ring look fuller than it is, never emptier.
+    cached_head: usize,
+    ring: Arc<RingBuffer<T>>,
+}
+
+// SAFETY: the producer moves values of `T` to the consumer's thread, so it is `Send` when
+// `T` is. Its raw slot pointer refers to storage owned by `ring`, which lives as long as
+// the producer, and which only the producer writes at positions outside `head..tail`.
+unsafe impl<T: Send> Send for Producer<T> {}
+
+impl<T> Producer<T> {
+    /// Pushes a value, or hands it back in [`PushError::Full`] if the ring is full.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::{PushError, RingBuffer};
+    ///
+    /// let (mut producer, _consumer) = RingBuffer::new(1);
+    /// assert_eq!(producer.push(1), Ok(()));
+    /// assert_eq!(producer.push(2), Err(PushError::Full(2)));
+    /// ```
+    #[inline]
+    pub fn push(&mut self, value: T) -> Result<(), PushError<T>> {
+        let tail = self.tail;
+        if tail.wrapping_sub(self.cached_head) >= self.capacity {
+            // Pairs with the consumer's `Release` store of `head`: the slots it handed
+            // back have been read before this side writes them again.
+            self.cached_head = self.ring.head.load(Ordering::Acquire);
+            if tail.wrapping_sub(self.cached_head) >= self.capacity {
+                return Err(PushError::Full(value));
+            }
+        }
+        // SAFETY: `tail - head < capacity`, so position `tail` is outside `head..tail`
+        // and its slot is empty; the consumer will not read it before the store below.
+        self.slot(tail).with_mut(|p| unsafe { (*p).write(value) });
+        let next = tail.wrapping_add(1);
+        // Publishes the value written above (pairs with the consumer's `Acquire` load).
+        self.ring.tail.store(next, Ordering::Release);
+        self.tail = next;
+        Ok(())
+    }
+
+    /// The number of free slots: how many values a push could take right now.
+    ///
+    /// The consumer may free more at any moment, never fewer.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, _consumer) = RingBuffer::new(4);
+    /// producer.push('a').unwrap();
+    /// assert_eq!(producer.slots(), 3);
+    /// ```
+    pub fn slots(&self) -> usize {
+        let head = self.ring.head.load(Ordering::Acquire);
+        self.capacity - self.tail.wrapping_sub(head)
+    }
+
+    /// Whether a push would fail right now.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, _consumer) = RingBuffer::new(1);
+    /// assert!(!producer.is_full());
+    /// producer.push(()).unwrap();
+    /// assert!(producer.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.slots() == 0
+    }
+
+    /// The number of values the ring holds when full: exactly what was asked for.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (producer, _consumer) = ringlink::ring::RingBuffer::<u8>::new(3);
+    /// assert_eq!(producer.capacity(), 3);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether the [`Consumer`] has been dropped. Values pushed from then on are dropped
+    /// with the producer.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (producer, consumer) = ringlink::ring::RingBuffer::<u8>::new(3);
+    /// assert!(!producer.is_abandoned());
+    /// drop(consumer);
+    /// assert!(producer.is_abandoned());
+    /// ```
+    pub fn is_abandoned(&self) -> bool {
+        self.ring.abandoned.load(Ordering::Acquire)
+    }
+
+    #[inline(always)]
+    fn slot(&self, position: usize) -> &Slot<T> {
+        // SAFETY: `position & mask` is below the storage length (`mask + 1`), and the
+        // storage lives as long as `ring`, which `self` holds.
+        unsafe { &*self.slots.add(position & self.mask) }
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        // After the producer's last `Release` store of `tail`: a consumer that sees the
+        // flag also sees every value pushed before it.
+        self.ring.abandoned.store(true, Ordering::Release);
+    }
+}
+
+impl<T> fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("capacity", &self.capacity)
+            .field("slots", &self.slots())
+            .field("is_abandoned", &self.is_abandoned())
+            .finish()
+    }
+}
+
+/// The popping half of a ring buffer. Made by [`RingBuffer::new`].
+///
+/// There is one `Consumer` per ring: it is neither `Clone` nor `Sync`, though it is
+/// `Send` (when `T` is) and so may move to another thread. Dropping it drops at once
+/// every value it could still pop.
+///
+/// ```compile_fail
+/// fn is_clone<C: Clone>() {}
+/// is_clone::<ringlink::ring::Consumer<u8>>();
+/// ```
+///
+/// ```compile_fail
+/// fn is_sync<S: Sync>() {}
+/// is_sync::<ringlink::ring::Consumer<u8>>();
+/// ```
+pub struct Consumer<T> {
+    /// Start of `ring.slots`; copied here so that a pop touches no shared cache line but
+    /// the slot and `head`.
+    slots: *const Slot<T>,
+    mask: usize,
+    capacity: usize,
+    /// This side's position. `ring.head` mirrors it, except while a [`PopIter`] is alive
+    /// (it publishes once, when dropped) or if one was leaked.
+    pub(super) head: usize,
+    /// The producer's position as last seen; it may lag behind `ring.tail`, which only
+    /// makes the ring look emptier than it is, never fuller.
+    cached_tail: usize,
+    ring: Arc<RingBuffer<T>>,
+}
+
+// SAFETY: the consumer receives values of `T` from the producer's thread, so it is `Send`
+// when `T` is. Its raw slot pointer refers to storage owned by `ring`, which lives as long
+// as the consumer, and which only the consumer reads at positions inside `head..tail`.
+unsafe impl<T: Send> Send for Consumer<T> {}
+
+impl<T> Consumer<T> {
+    /// Pops the oldest value, or returns [`PopError::Empty`].
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::{PopError, RingBuffer};
+    ///
+    /// let (mut producer, mut consumer) = RingBuffer::new(2);
+    /// producer.push("hello").unwrap();
+    /// assert_eq!(consumer.pop(), Ok("hello"));
+    /// assert_eq!(consumer.pop(), Err(PopError::Empty));
+    /// ```
+    #[inline]
+    pub fn pop(&mut self) -> Result<T, PopError> {
+        let head = self.head;
+        if head == self.cached_tail {
+            // Pairs with the producer's `Release` store of `tail`: the values it
+            // published are written before this side reads them.
+            self.cached_tail = self.ring.tail.load(Ordering::Acquire);
+            if head == self.cached_tail {
+                return Err(PopError::Empty);
+            }
+        }
+        // SAFETY: `head != tail`, so position `head` lies in `head..tail` and its slot
+        // holds an initialised value that the producer will not touch before the store
+        // below; moving it out is balanced by advancing `head` past it.
+        let value = self.slot(head).with(|p| unsafe { (*p).assume_init_read() });
+        let next = head.wrapping_add(1);
+        // Hands the slot back (pairs with the producer's `Acquire` load of `head`).
+        self.ring.head.store(next, Ordering::Release);
+        self.head = next;
+        Ok(value)
+    }
+
+    /// The oldest value, without popping it.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, mut consumer) = RingBuffer::new(2);
+    /// assert_eq!(consumer.peek(), None);
+    /// producer.push(7).unwrap();
+    /// assert_eq!(consumer.peek(), Some(&7));
+    /// assert_eq!(consumer.pop(), Ok(7));
+    /// ```
+    pub fn peek(&self) -> Option<&T> {
+        let head = self.head;
+        if head == self.cached_tail && head == self.ring.tail.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: position `head` lies in `head..tail` (seen through the `Acquire` load
+        // above or an earlier one), so its slot holds an initialised value; the producer
+        // will not overwrite it while `head` stays put, and `head` cannot move while the
+        // returned borrow of `self` lives.
+        Some(self.slot(head).with(|p| unsafe { (*p).assume_init_ref() }))
+    }
+
+    /// The number of values ready to pop.
+    ///
+    /// The producer may push more at any moment, never fewer.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, consumer) = RingBuffer::new(4);
+    /// producer.push(1).unwrap();
+    /// producer.push(2).unwrap();
+    /// assert_eq!(consumer.slots(), 2);
+    /// ```
+    pub fn slots(&self) -> usize {
+        self.ring
+            .tail
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.head)
+    }
+
+    /// Whether a pop would fail right now.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, consumer) = RingBuffer::new(4);
+    /// assert!(consumer.is_empty());
+    /// producer.push(1).unwrap();
+    /// assert!(!consumer.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.head == self.cached_tail && self.slots() == 0
+    }
+
+    /// The number of values the ring holds when full: exactly what was asked for.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (_producer, consumer) = ringlink::ring::RingBuffer::<u8>::new(5);
+    /// assert_eq!(consumer.capacity(), 5);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether the [`Producer`] has been dropped. Once this returns `true`, every value
+    /// the producer pushed is visible to [`pop`](Consumer::pop): when it reports
+    /// [`PopError::Empty`] after that, nothing more will come.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::ring::RingBuffer;
+    ///
+    /// let (mut producer, mut consumer) = RingBuffer::new(4);
+    /// producer.push(1).unwrap();
+    /// drop(producer);
+    /// assert!(consumer.is_abandoned());
+    /// assert_eq!(consumer.pop(), Ok(1));
+    /// assert!(consumer.pop().is_err());
+    /// ```
+    pub fn is_abandoned(&self) -> bool {
+        self.ring.abandoned.load(Ordering::Acquire)
+    }
+
+    #[inline(always)]
+    pub(super) fn slot(&self, position: usize) -> &Slot<T> {
+        // SAFETY: `position & mask` is below the storage length (`mask + 1`), and the
+        // storage lives as long as `ring`, which `self` holds.
+        unsafe { &*self.slots.add(position & self.mask) }
+    }
+
+    /// Loads the producer's position into the cache and returns it.
+    #[inline]
+    pub(super) fn refresh_tail(&mut self) -> usize {
+        // Pairs with the producer's `Release` store of `tail`, as in `pop`.
+        self.cached_tail = self.ring.tail.load(Ordering::Acquire);
+        self.cached_tail
+    }
+
+    /// Hands every slot before `self.head` back to the producer.
+    #[inline]
+    pub(super) fn publish_head(&self) {
+        self.ring.head.store(self.head, Ordering::Release);
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        // A leaked `PopIter` may have left `ring.head` behind `self.head`: publish it, or
+        // the values it moved out would be dropped again below or with the ring.
+        self.publish_head();
+        self.ring.abandoned.store(true, Ordering::Release);
+        // Drop now what is queued rather than when the producer goes. A value pushed
+        // after this loop ends is dropped with the ring, by the producer's side.
+        while let Ok(value) = self.pop() {
+            drop(value);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("capacity", &self.capacity)
+            .field("slots", &self.slots())
+            .field("is_abandoned", &self.is_abandoned())
+            .finish()
+    }
+}
