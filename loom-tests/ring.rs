@@ -1,1 +1,355 @@
 #![cfg(loom)]
+//! loom models of the SPSC ring: every interleaving, and every value a `Relaxed`-free
+//! memory model lets an atomic load return, of small runs of the real ring code.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_ring`.
+//!
+//! The models catch a weakened ordering in two ways: loom's `UnsafeCell` panics when a
+//! slot is written while a read of it (or read while a write of it) is not ordered
+//! before, and the models assert the values and their order, which a stale index breaks.
+//! `.ci/loom-mutants.sh` checks that each `Acquire`/`Release` in `src/ring/` is needed by
+//! some model here.
+//!
+//! Each spin loop yields (`loom::thread::yield_now`): loom then runs the other thread
+//! instead of exploring a thread that spins forever.
+
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+use std::sync::Arc as StdArc;
+
+use loom::thread;
+use ringlink::ring::{Consumer, PopError, Producer, PushError, RingBuffer};
+
+/// Runs `f` under loom with a preemption bound of 5, unless `LOOM_MAX_PREEMPTIONS` sets
+/// one.
+///
+/// Two preemptions already find every weakened ordering that `.ci/loom-mutants.sh`
+/// tries; 5 explores far more and still takes seconds, where an unbounded search of the
+/// models with retry loops takes more than ten minutes.
+fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(5);
+    }
+    builder.check(f);
+}
+
+/// Pushes `value`, yielding to the other thread while the ring is full.
+fn push_until_done<T>(producer: &mut Producer<T>, mut value: T) {
+    loop {
+        match producer.push(value) {
+            Ok(()) => return,
+            Err(PushError::Full(v)) => {
+                value = v;
+                thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Pops one value, yielding to the other thread while the ring is empty.
+fn pop_until_done<T>(consumer: &mut Consumer<T>) -> T {
+    loop {
+        match consumer.pop() {
+            Ok(value) => return value,
+            Err(PopError::Empty) => thread::yield_now(),
+        }
+    }
+}
+
+/// A value whose contents are checked on arrival, so that a read of a slot before its
+/// write is published shows up as a wrong value as well as a loom causality error.
+fn payload(i: usize) -> Box<usize> {
+    Box::new(i * 10 + 1)
+}
+
+/// More values than slots: the producer writes each slot a second time, which needs the
+/// consumer's `Release` of `head` and the producer's `Acquire` of it; the consumer's
+/// reads need the producer's `Release` of `tail` and the consumer's `Acquire` of it.
+#[test]
+fn push_and_pop_across_wrap_around() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            for i in 0..3 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        for i in 0..3 {
+            assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
+        }
+        pusher.join().unwrap();
+        assert_eq!(consumer.pop(), Err(PopError::Empty));
+    });
+}
+
+/// Capacity 1, the smallest ring: every push reuses the one slot.
+#[test]
+fn push_and_pop_through_a_single_slot() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(1);
+        let pusher = thread::spawn(move || {
+            for i in 0..3 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        for i in 0..3 {
+            assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
+        }
+        pusher.join().unwrap();
+    });
+}
+
+/// Batch write and batch read across a wrap-around: `push_iter` reuses slots that a
+/// `PopIter` handed back with its one store of `head`, and the `PopIter` reads slots
+/// that `push_iter` published with its one store of `tail`.
+#[test]
+fn batches_across_wrap_around() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            let mut values = (0..4).map(payload);
+            let mut sent = 0;
+            while sent < 4 {
+                let pushed = producer.push_iter(&mut values);
+                if pushed == 0 {
+                    thread::yield_now();
+                }
+                sent += pushed;
+            }
+            assert!(values.next().is_none());
+        });
+        let mut expected = 0;
+        while expected < 4 {
+            let mut got_any = false;
+            for value in consumer.pop_iter() {
+                assert_eq!(*value, expected * 10 + 1);
+                expected += 1;
+                got_any = true;
+            }
+            if !got_any {
+                thread::yield_now();
+            }
+        }
+        pusher.join().unwrap();
+        assert_eq!(consumer.pop(), Err(PopError::Empty));
+    });
+}
+
+/// A batch write read by single pops, and single pushes read by a batch, each across a
+/// wrap-around, so either kind of publication pairs with either kind of read.
+#[test]
+fn batches_mixed_with_single_operations() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            let mut values = (0..3).map(payload);
+            let mut sent = 0;
+            while sent < 3 {
+                let pushed = producer.push_iter(&mut values);
+                if pushed == 0 {
+                    thread::yield_now();
+                }
+                sent += pushed;
+            }
+        });
+        for i in 0..3 {
+            assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
+        }
+        pusher.join().unwrap();
+    });
+
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            for i in 0..3 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        let mut expected = 0;
+        while expected < 3 {
+            let mut batch = consumer.pop_iter();
+            match batch.next() {
+                // Take one value per batch, so each batch hands back one slot.
+                Some(value) => {
+                    assert_eq!(*value, expected * 10 + 1);
+                    expected += 1;
+                }
+                None => {
+                    drop(batch);
+                    thread::yield_now();
+                }
+            }
+        }
+        pusher.join().unwrap();
+    });
+}
+
+/// `peek` reads a slot on the strength of its own `Acquire` load of `tail` (it cannot
+/// update the consumer's cached copy), before and after a wrap-around.
+#[test]
+fn peek_sees_published_values_only() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(1);
+        let pusher = thread::spawn(move || {
+            for i in 0..2 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        for i in 0..2 {
+            loop {
+                match consumer.peek() {
+                    Some(value) => {
+                        assert_eq!(**value, i * 10 + 1);
+                        break;
+                    }
+                    None => thread::yield_now(),
+                }
+            }
+            assert_eq!(*consumer.pop().unwrap(), i * 10 + 1);
+        }
+        pusher.join().unwrap();
+    });
+}
+
+/// The producer pushes, then goes. Once the consumer sees `is_abandoned`, every value
+/// pushed before must be there to pop, with no retry: `Empty` then means "no more ever".
+#[test]
+fn abandonment_publishes_prior_pushes() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            producer.push(payload(0)).unwrap();
+            producer.push_iter([payload(1)]);
+            drop(producer);
+        });
+        let mut expected = 0;
+        loop {
+            if consumer.is_abandoned() {
+                while expected < 2 {
+                    let value = consumer.pop().expect("a value pushed before abandoning");
+                    assert_eq!(*value, expected * 10 + 1);
+                    expected += 1;
+                }
+                assert_eq!(consumer.pop(), Err(PopError::Empty));
+                break;
+            }
+            match consumer.pop() {
+                Ok(value) => {
+                    assert_eq!(*value, expected * 10 + 1);
+                    expected += 1;
+                }
+                Err(PopError::Empty) => thread::yield_now(),
+            }
+        }
+        pusher.join().unwrap();
+    });
+}
+
+/// The same seen through `slots` and `peek`, which must also count every value pushed
+/// before the producer went.
+#[test]
+fn abandonment_is_seen_by_slots_and_peek() {
+    model(|| {
+        let (mut producer, consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            producer.push(payload(0)).unwrap();
+            drop(producer);
+        });
+        while !consumer.is_abandoned() {
+            thread::yield_now();
+        }
+        assert_eq!(consumer.slots(), 1);
+        assert!(!consumer.is_empty());
+        assert_eq!(consumer.peek().map(|v| **v), Some(1));
+        pusher.join().unwrap();
+    });
+}
+
+/// A value that counts its drops; `id` lets a double drop of one value be told from a
+/// leak of another.
+struct Counted {
+    drops: StdArc<[StdAtomicUsize; 4]>,
+    id: usize,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, StdOrdering::Relaxed);
+    }
+}
+
+fn counters() -> StdArc<[StdAtomicUsize; 4]> {
+    StdArc::new([0, 0, 0, 0].map(StdAtomicUsize::new))
+}
+
+/// Both halves of a non-empty ring are dropped on two threads, while the producer still
+/// pushes and the consumer still pops. Each value made is dropped exactly once: by the
+/// consumer that popped it, by the consumer's drop, by a refused push, or with the ring
+/// by the last half to go (loom checks that those slot accesses are ordered, through
+/// the shared `Arc`).
+#[test]
+fn dropping_a_non_empty_ring_from_two_threads() {
+    model(|| {
+        let drops = counters();
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let made = |id| Counted {
+            drops: drops.clone(),
+            id,
+        };
+        producer.push(made(0)).unwrap();
+        producer.push(made(1)).unwrap();
+        let (second, third) = (made(2), made(3));
+        let pusher = thread::spawn(move || {
+            // Full unless the consumer popped: then it lands behind a wrap-around.
+            drop(producer.push(second));
+            drop(producer.push(third));
+            drop(producer);
+        });
+        let popper = thread::spawn(move || {
+            let value = consumer.pop().unwrap();
+            assert_eq!(value.id, 0);
+            drop(value);
+            drop(consumer);
+        });
+        pusher.join().unwrap();
+        popper.join().unwrap();
+        for (id, count) in drops.iter().enumerate() {
+            assert_eq!(count.load(StdOrdering::Relaxed), 1, "value {id}");
+        }
+    });
+}
+
+/// Batches in flight while both halves go: the values a `push_iter` published, and the
+/// slots a `PopIter` handed back, are still accounted exactly once.
+#[test]
+fn dropping_halves_after_batches_from_two_threads() {
+    model(|| {
+        let drops = counters();
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let made = |id| Counted {
+            drops: drops.clone(),
+            id,
+        };
+        producer.push(made(0)).unwrap();
+        let batch = [made(1), made(2), made(3)];
+        let pusher = thread::spawn(move || {
+            // What does not fit stays in the iterator and is dropped here.
+            let mut batch = batch.into_iter();
+            producer.push_iter(&mut batch);
+            drop(batch);
+            drop(producer);
+        });
+        let popper = thread::spawn(move || {
+            consumer.pop_iter().take(1).for_each(drop);
+            drop(consumer);
+        });
+        pusher.join().unwrap();
+        popper.join().unwrap();
+        for (id, count) in drops.iter().enumerate() {
+            assert_eq!(count.load(StdOrdering::Relaxed), 1, "value {id}");
+        }
+    });
+}

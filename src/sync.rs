@@ -6,8 +6,37 @@
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    pub(crate) use std::sync::Arc;
+    pub(crate) use std::hint::spin_loop;
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
+    /// Thread handles and parking, as the wait layer uses them.
+    pub(crate) mod thread {
+        pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
+    }
+
+    pub(crate) use super::fences::{heavy_fence, light_fence, prepare_fences};
+
+    /// Whether spinning can help: another CPU may run the thread we wait for meanwhile.
+    ///
+    /// Asked of the OS once and cached; `available_parallelism` honours `taskset` and
+    /// cgroup quotas, so a process confined to one CPU never spins.
+    pub(crate) fn spinning_helps() -> bool {
+        use std::sync::atomic::AtomicU8;
+        const UNKNOWN: u8 = 0;
+        const YES: u8 = 1;
+        const NO: u8 = 2;
+        static CACHE: AtomicU8 = AtomicU8::new(UNKNOWN);
+        match CACHE.load(Ordering::Relaxed) {
+            YES => true,
+            NO => false,
+            _ => {
+                let helps = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+                CACHE.store(if helps { YES } else { NO }, Ordering::Relaxed);
+                helps
+            }
+        }
+    }
 
     /// std's `UnsafeCell` behind loom's closure API, so one algorithm text fits both.
     #[derive(Debug)]
@@ -37,12 +66,166 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::hint::spin_loop;
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+
+    /// loom's threads. loom has no timed park: a timed park is an untimed one here, so
+    /// the models leave timeouts out (a model that waits for a timeout deadlocks).
+    pub(crate) mod thread {
+        pub(crate) use loom::thread::{current, park, yield_now, Thread};
+
+        pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+            park();
+        }
+    }
+
+    /// The asymmetric pair guarantees what two `SeqCst` fences guarantee, and that is
+    /// what the models check.
+    pub(crate) fn light_fence() {
+        fence(Ordering::SeqCst);
+    }
+
+    /// See [`light_fence`].
+    pub(crate) fn heavy_fence() {
+        fence(Ordering::SeqCst);
+    }
+
+    pub(crate) fn prepare_fences() {}
+
+    /// Spinning only multiplies the interleavings a model explores.
+    pub(crate) fn spinning_helps() -> bool {
+        false
+    }
 }
 
 #[allow(unused_imports)]
 pub(crate) use imp::*;
+
+/// A store-load barrier split unevenly between two threads (a Dekker handshake).
+///
+/// A waker publishes data, then looks whether its peer announced it is parked; the
+/// sleeper announces, then looks for data. Each side needs its store ordered before its
+/// load (StoreLoad), or both can miss the other's store and the sleeper sleeps forever.
+/// The waker does this on every message, the sleeper only before it parks, so the cost
+/// goes to the sleeper: [`heavy_fence`] is Linux's `membarrier(PRIVATE_EXPEDITED)`, which
+/// makes every running thread of the process execute a full barrier, and
+/// [`light_fence`] need then only stop the compiler from reordering. The pair orders the
+/// two sides' accesses as two `fence(SeqCst)` would. Where `membarrier` is not available
+/// (other systems, an old kernel, a refused registration, Miri), both are
+/// `fence(SeqCst)`.
+#[cfg(not(loom))]
+mod fences {
+    use std::sync::atomic::{compiler_fence, fence, Ordering};
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    mod membarrier {
+        use std::sync::atomic::{AtomicU8, Ordering};
+
+        const CMD_QUERY: libc::c_int = 0;
+        const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+        const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+        const UNKNOWN: u8 = 0;
+        const AVAILABLE: u8 = 1;
+        const UNAVAILABLE: u8 = 2;
+
+        /// Moves from `UNKNOWN` to one of the others once, and never back: a light fence
+        /// that saw `AVAILABLE` relies on every later heavy fence being a `membarrier`.
+        static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+        fn membarrier(cmd: libc::c_int) -> libc::c_long {
+            // SAFETY: `membarrier` takes two integers and touches no memory of ours.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_membarrier,
+                    cmd,
+                    0 as libc::c_uint,
+                    0 as libc::c_int,
+                )
+            }
+        }
+
+        /// Whether light fences may be compiler fences. Cheap: one relaxed load of a
+        /// line that is only ever read after the first call.
+        #[inline(always)]
+        pub(super) fn available() -> bool {
+            STATE.load(Ordering::Relaxed) == AVAILABLE
+        }
+
+        /// Registers the process for expedited membarriers, once; returns whether heavy
+        /// fences are `membarrier`s.
+        pub(super) fn prepare() -> bool {
+            match STATE.load(Ordering::Acquire) {
+                UNKNOWN => register(),
+                state => state == AVAILABLE,
+            }
+        }
+
+        #[cold]
+        fn register() -> bool {
+            let wanted = CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED;
+            let supported = membarrier(CMD_QUERY);
+            let ok = supported >= 0
+                && (supported as libc::c_int) & wanted == wanted
+                && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+            // Two threads may register at once; both then store the same verdict.
+            let state = if ok { AVAILABLE } else { UNAVAILABLE };
+            match STATE.compare_exchange(UNKNOWN, state, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => ok,
+                Err(settled) => settled == AVAILABLE,
+            }
+        }
+
+        pub(super) fn barrier() {
+            if membarrier(CMD_PRIVATE_EXPEDITED) != 0 {
+                // The kernel fails this command only for a process that never
+                // registered, and registration is never undone (it survives fork, and
+                // exec resets this static too). If it failed anyway, light fences that
+                // relied on it could have lost a wake-up: stopping is the only safe way.
+                std::process::abort();
+            }
+        }
+    }
+
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    mod membarrier {
+        pub(super) fn available() -> bool {
+            false
+        }
+        pub(super) fn prepare() -> bool {
+            false
+        }
+        pub(super) fn barrier() {}
+    }
+
+    /// Decides, once per process, which fences [`light_fence`] and [`heavy_fence`] are.
+    /// Called when a channel is made, so that its hot path finds the decision cached.
+    pub(crate) fn prepare_fences() {
+        membarrier::prepare();
+    }
+
+    /// The waker's half of the asymmetric barrier: orders the stores before it with the
+    /// loads after it, provided the other thread uses [`heavy_fence`].
+    #[inline(always)]
+    pub(crate) fn light_fence() {
+        if membarrier::available() {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The sleeper's half of the asymmetric barrier; slow (a system call that interrupts
+    /// the process's other running threads) when `membarrier` is used.
+    pub(crate) fn heavy_fence() {
+        if membarrier::prepare() {
+            membarrier::barrier();
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+}
 
 /// Hides a doctest's body from a `--cfg loom` build of the library.
 ///

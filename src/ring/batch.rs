@@ -1,8 +1,9 @@
 //! Batches: many values pushed, or popped, with one store of the shared position.
 //!
-//! A second way to use the same ring: the per-value work is the same as `push`/`pop`,
-//! but the cache line holding `tail` (or `head`) is written once per batch instead of
-//! once per value, and the other side's position is loaded at most once.
+//! A second way to use the same ring. `push_iter` loads the consumer's position once and
+//! stores `tail` once for the whole batch (each slot still gets its own `seq` mark, on
+//! the cache line it writes anyway, so that `pop` can see it). `pop_iter` loads `tail`
+//! once and stores `head` once, and reads no `seq` marks at all.
 
 use core::iter::FusedIterator;
 
@@ -38,11 +39,13 @@ impl<T> Producer<T> {
             let tail = producer.tail;
             // SAFETY: fewer than `free` values were written before this one, so position
             // `tail` is outside `head..tail` as the `Acquire` load in `slots` saw it: its
-            // slot is empty and the consumer will not read it before `Publish` stores.
-            producer
-                .slot(tail)
-                .with_mut(|p| unsafe { (*p).write(value) });
-            producer.tail = tail.wrapping_add(1);
+            // slot is empty and the consumer will not read it before the `seq` store.
+            let slot = producer.slot(tail);
+            slot.value.with_mut(|p| unsafe { (*p).write(value) });
+            let next = tail.wrapping_add(1);
+            // `pop` reads the value once it sees this mark (pairs with its `Acquire`).
+            slot.seq.store(next, Ordering::Release);
+            producer.tail = next;
         }
         batch.producer.tail.wrapping_sub(batch.start)
     }
@@ -87,7 +90,7 @@ impl<T> Consumer<T> {
     /// assert!(consumer.is_empty());
     /// ```
     pub fn pop_iter(&mut self) -> PopIter<'_, T> {
-        let end = self.refresh_tail();
+        let end = self.load_tail();
         PopIter {
             start: self.head,
             end,
@@ -115,12 +118,14 @@ impl<T> Iterator for PopIter<'_, T> {
             return None;
         }
         // SAFETY: `head` lies in `head..end`, and `end` is a value of `tail` seen through
-        // the `Acquire` load in `pop_iter`, so the slot holds an initialised value. The
+        // the `Acquire` load in `pop_iter`, so the slot holds an initialised value (no
+        // need to look at its `seq`: `tail` was stored after it). The
         // shared `head` has not moved past it, so the producer will not overwrite it; the
         // private `head` advances past it at once, so it is moved out only once.
         let value = self
             .consumer
             .slot(head)
+            .value
             .with(|p| unsafe { (*p).assume_init_read() });
         self.consumer.head = head.wrapping_add(1);
         Some(value)

@@ -50,8 +50,19 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
 
-/// One slot of storage: initialised exactly when its position lies in `head..tail`.
-type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+/// One slot of storage.
+///
+/// The value sits beside the sequence number that publishes it, on the same cache line:
+/// a consumer that finds the sequence number it waits for has the value in hand without
+/// a second cache miss, and never needs to read `tail` on the fast path.
+struct Slot<T> {
+    /// `position + 1` (wrapping) once the value for `position` is written (`Release`,
+    /// by the producer); the consumer's `Acquire` load of it pairs with that store.
+    /// Starts at 0, which no position's mark equals before the slot's first use.
+    seq: AtomicUsize,
+    /// Initialised exactly when the slot's current position lies in `head..tail`.
+    value: UnsafeCell<MaybeUninit<T>>,
+}
 
 /// The state shared by the two halves of one ring.
 ///
@@ -63,17 +74,19 @@ type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 /// - `tail - head <= capacity` (wrapping subtraction), at every moment and from either
 ///   side's view, since each side only ever sees the other's position lag behind.
 /// - The slots at positions `head..tail` hold initialised values; all others are empty.
-/// - A slot is written before the `Release` store of `tail` that publishes it, and read
-///   only after an `Acquire` load of `tail` that observed it. The consumer hands the slot
-///   back with a `Release` store of `head`, which the producer's `Acquire` load of `head`
-///   pairs with before it writes the slot again.
+/// - A slot's value is written before the `Release` stores of its `seq` and of `tail`
+///   that publish it, and read only after an `Acquire` load that observed one of them.
+///   The consumer hands the slot back with a `Release` store of `head`, which the
+///   producer's `Acquire` load of `head` pairs with before it writes the slot again.
 pub struct RingBuffer<T> {
     /// Position of the next value to pop. Written by the consumer only (`Release`); read
     /// by the producer (`Acquire`) only when its cached copy says the ring is full.
     /// Padded so that the producer's stores to `tail` never touch this cache line.
     head: CachePadded<AtomicUsize>,
     /// Position of the next slot to fill. Written by the producer only (`Release`); read
-    /// by the consumer (`Acquire`) only when its cached copy says the ring is empty.
+    /// by the consumer (`Acquire`) only for a batch or a count: its `pop` looks at the
+    /// slot's own `seq` instead, so on the fast path this line never leaves the
+    /// producer's cache.
     tail: CachePadded<AtomicUsize>,
     /// Set (`Release`) by whichever half is dropped first; read (`Acquire`) by the other
     /// half's `is_abandoned`. The producer sets it after its last store of `tail`, so a
@@ -134,7 +147,10 @@ impl<T> RingBuffer<T> {
         // `try_reserve_exact` reports both a size that overflows the address space and an
         // allocator refusal as an error, where `Vec::with_capacity` would abort.
         slots.try_reserve_exact(storage).map_err(|_| error)?;
-        slots.extend((0..storage).map(|_| UnsafeCell::new(MaybeUninit::uninit())));
+        slots.extend((0..storage).map(|_| Slot {
+            seq: AtomicUsize::new(0),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
         let slots = slots.into_boxed_slice();
 
         let ring = Arc::new(RingBuffer {
@@ -158,7 +174,6 @@ impl<T> RingBuffer<T> {
             mask: storage - 1,
             capacity,
             head: 0,
-            cached_tail: 0,
             ring,
         };
         Ok((producer, consumer))
@@ -179,15 +194,39 @@ impl<T> Drop for RingBuffer<T> {
     fn drop(&mut self) {
         // The last half is gone (the `Arc` made its accesses happen before this), so no
         // other thread can touch the slots: drop the values still queued.
-        let mut head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed);
-        while head != tail {
-            let slot = &self.slots[head & self.mask];
+        let mut queued = Queued {
+            head: self.head.load(Ordering::Relaxed),
+            tail: self.tail.load(Ordering::Relaxed),
+            ring: self,
+        };
+        queued.drop_all();
+    }
+}
+
+/// The values a dying ring still holds. If one's `drop` panics, dropping this guard while
+/// unwinding drops the rest, as `Vec` does, instead of leaking them.
+struct Queued<'a, T> {
+    ring: &'a RingBuffer<T>,
+    head: usize,
+    tail: usize,
+}
+
+impl<T> Queued<'_, T> {
+    fn drop_all(&mut self) {
+        while self.head != self.tail {
+            let slot = &self.ring.slots[self.head & self.ring.mask];
+            // Past it before dropping it: a value whose `drop` panics is not dropped again.
+            self.head = self.head.wrapping_add(1);
             // SAFETY: positions `head..tail` hold initialised values (the ring's
-            // invariant), and each is dropped once because `head` advances past it.
-            slot.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            head = head.wrapping_add(1);
+            // invariant), and each is dropped once because `head` advanced past it.
+            slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
+    }
+}
+
+impl<T> Drop for Queued<'_, T> {
+    fn drop(&mut self) {
+        self.drop_all();
     }
 }
 
@@ -246,11 +285,14 @@ impl<T> Producer<T> {
                 return Err(PushError::Full(value));
             }
         }
+        let slot = self.slot(tail);
         // SAFETY: `tail - head < capacity`, so position `tail` is outside `head..tail`
-        // and its slot is empty; the consumer will not read it before the store below.
-        self.slot(tail).with_mut(|p| unsafe { (*p).write(value) });
+        // and its slot is empty; the consumer will not read it before the stores below.
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
         let next = tail.wrapping_add(1);
-        // Publishes the value written above (pairs with the consumer's `Acquire` load).
+        // Publish the value written above: `seq` for `pop`, `tail` for batches and
+        // counts (each pairs with an `Acquire` load on the consumer's side).
+        slot.seq.store(next, Ordering::Release);
         self.ring.tail.store(next, Ordering::Release);
         self.tail = next;
         Ok(())
@@ -362,10 +404,10 @@ pub struct Consumer<T> {
     capacity: usize,
     /// This side's position. `ring.head` mirrors it, except while a [`PopIter`] is alive
     /// (it publishes once, when dropped) or if one was leaked.
-    pub(super) head: usize,
-    /// The producer's position as last seen; it may lag behind `ring.tail`, which only
-    /// makes the ring look emptier than it is, never fuller.
-    cached_tail: usize,
+    ///
+    /// Unlike the producer, the consumer keeps no copy of the other side's position:
+    /// the slot at `head` says itself whether it is ready (see [`Slot`]).
+    head: usize,
     ring: Arc<RingBuffer<T>>,
 }
 
@@ -389,19 +431,18 @@ impl<T> Consumer<T> {
     #[inline]
     pub fn pop(&mut self) -> Result<T, PopError> {
         let head = self.head;
-        if head == self.cached_tail {
-            // Pairs with the producer's `Release` store of `tail`: the values it
-            // published are written before this side reads them.
-            self.cached_tail = self.ring.tail.load(Ordering::Acquire);
-            if head == self.cached_tail {
-                return Err(PopError::Empty);
-            }
-        }
-        // SAFETY: `head != tail`, so position `head` lies in `head..tail` and its slot
-        // holds an initialised value that the producer will not touch before the store
-        // below; moving it out is balanced by advancing `head` past it.
-        let value = self.slot(head).with(|p| unsafe { (*p).assume_init_read() });
+        let slot = self.slot(head);
         let next = head.wrapping_add(1);
+        // Pairs with the producer's `Release` store of `seq`: the value it published is
+        // written before this side reads it.
+        if slot.seq.load(Ordering::Acquire) != next {
+            return Err(PopError::Empty);
+        }
+        // SAFETY: `seq` says position `head` was published, so it lies in `head..tail`
+        // and its slot holds an initialised value that the producer will not touch
+        // before the store of `head` below; advancing `head` past it means it is moved
+        // out only once.
+        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
         // Hands the slot back (pairs with the producer's `Acquire` load of `head`).
         self.ring.head.store(next, Ordering::Release);
         self.head = next;
@@ -422,14 +463,15 @@ impl<T> Consumer<T> {
     /// ```
     pub fn peek(&self) -> Option<&T> {
         let head = self.head;
-        if head == self.cached_tail && head == self.ring.tail.load(Ordering::Acquire) {
+        let slot = self.slot(head);
+        // Pairs with the producer's `Release` store of `seq`, as in `pop`.
+        if slot.seq.load(Ordering::Acquire) != head.wrapping_add(1) {
             return None;
         }
-        // SAFETY: position `head` lies in `head..tail` (seen through the `Acquire` load
-        // above or an earlier one), so its slot holds an initialised value; the producer
-        // will not overwrite it while `head` stays put, and `head` cannot move while the
-        // returned borrow of `self` lives.
-        Some(self.slot(head).with(|p| unsafe { (*p).assume_init_ref() }))
+        // SAFETY: `seq` says position `head` was published, so its slot holds an
+        // initialised value; the producer will not overwrite it while `head` stays put,
+        // and `head` cannot move while the returned borrow of `self` lives.
+        Some(slot.value.with(|p| unsafe { (*p).assume_init_ref() }))
     }
 
     /// The number of values ready to pop.
@@ -464,7 +506,7 @@ impl<T> Consumer<T> {
     /// assert!(!consumer.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.head == self.cached_tail && self.slots() == 0
+        self.peek().is_none()
     }
 
     /// The number of values the ring holds when full: exactly what was asked for.
@@ -498,23 +540,23 @@ impl<T> Consumer<T> {
     }
 
     #[inline(always)]
-    pub(super) fn slot(&self, position: usize) -> &Slot<T> {
+    fn slot(&self, position: usize) -> &Slot<T> {
         // SAFETY: `position & mask` is below the storage length (`mask + 1`), and the
         // storage lives as long as `ring`, which `self` holds.
         unsafe { &*self.slots.add(position & self.mask) }
     }
 
-    /// Loads the producer's position into the cache and returns it.
+    /// The producer's position: every slot before it holds a published value.
     #[inline]
-    pub(super) fn refresh_tail(&mut self) -> usize {
-        // Pairs with the producer's `Release` store of `tail`, as in `pop`.
-        self.cached_tail = self.ring.tail.load(Ordering::Acquire);
-        self.cached_tail
+    fn load_tail(&self) -> usize {
+        // Pairs with the producer's `Release` store of `tail`, made after it wrote the
+        // values (and their `seq`) of every position before it.
+        self.ring.tail.load(Ordering::Acquire)
     }
 
     /// Hands every slot before `self.head` back to the producer.
     #[inline]
-    pub(super) fn publish_head(&self) {
+    fn publish_head(&self) {
         self.ring.head.store(self.head, Ordering::Release);
     }
 }

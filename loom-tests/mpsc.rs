@@ -1,0 +1,195 @@
+//! loom models of the channel's wake-up handshakes: every interleaving (up to the
+//! preemption bound) of the same code the channel runs, with `sync.rs` swapped to loom.
+//!
+//! A lost wake-up shows up as a deadlock: loom reports it when every thread is parked.
+//! So each model keeps the half that could mask a lost wake-up alive (a half's `drop`
+//! wakes the other side anyway) until the other side has finished waiting.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_mpsc`.
+//! `.ci/loom-mutants-mpsc.sh` weakens, one at a time, each ordering and fence these
+//! models guard, and checks that some model then fails.
+#![cfg(loom)]
+
+use loom::thread;
+use ringlink::mpsc::{
+    Builder, Receiver, RecvError, SendError, SyncSender, TryRecvError, WaitStrategy,
+};
+
+/// Channels that park at once: the models are about the parking handshake (spinning and
+/// yielding only add interleavings that end in the same handshake).
+fn channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
+    Builder::new()
+        .wait_strategy(WaitStrategy::Park)
+        .sync_channel(bound)
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
+
+/// The receiver parks on an empty channel while the sender pushes: the push's `notify`
+/// (light fence, then a look at the flag) and the receiver's announcement (flag, heavy
+/// fence, re-check) must not both miss each other.
+#[test]
+fn receiver_parked_on_empty_is_woken_by_a_send() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx // kept alive: its drop would wake the receiver anyway
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        drop(sender.join().unwrap());
+    });
+}
+
+/// The sender parks on a full channel (capacity 1, two values) while the receiver pops.
+#[test]
+fn sender_parked_on_full_is_woken_by_a_recv() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+            tx
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        // Kept alive until the sender is done: its drop would wake the sender anyway.
+        drop(sender.join().unwrap());
+        drop(rx);
+    });
+}
+
+/// Dropping the sender wakes a receiver parked in `recv`, which first gets what was
+/// sent, then `RecvError`.
+#[test]
+fn dropping_the_sender_wakes_a_parked_receiver() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            drop(tx);
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Err(RecvError));
+        sender.join().unwrap();
+    });
+}
+
+/// Dropping the receiver wakes a sender parked on a full channel.
+///
+/// The send races with the drop, which drains the buffer: it may find the slot freed by
+/// the drain before it sees the receiver gone, and succeed (the value is then dropped
+/// with the sender). A lost wake-up would deadlock instead.
+#[test]
+fn dropping_the_receiver_wakes_a_parked_sender() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(1);
+        tx.send(1).unwrap();
+        let sender = thread::spawn(move || tx.send(2));
+        drop(rx);
+        let sent = sender.join().unwrap();
+        assert!(matches!(sent, Ok(()) | Err(SendError(2))), "{sent:?}");
+    });
+}
+
+/// Two rendezvous hand-overs: `send` returns only after the value is taken, and the
+/// second hand-over finds the ring emptied by the first.
+#[test]
+fn rendezvous_hands_over_each_value() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(0);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+            tx
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        let tx = sender.join().unwrap();
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Empty),
+            "nothing left behind"
+        );
+        drop(tx);
+    });
+}
+
+/// A rendezvous `try_recv` takes the value of a sender parked in `send` (the sender
+/// announced itself; the receiver claims it), and the sender's drop then disconnects.
+#[test]
+fn rendezvous_receiver_claims_a_waiting_sender() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(0);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+        });
+        // `try_recv` succeeds only once the sender waits; `recv` covers the other order.
+        let first = match rx.try_recv() {
+            Ok(value) => value,
+            Err(TryRecvError::Empty) => rx.recv().unwrap(),
+            Err(TryRecvError::Disconnected) => panic!("the sender has not sent yet"),
+        };
+        assert_eq!(first, 1);
+        assert_eq!(rx.recv(), Err(RecvError));
+        sender.join().unwrap();
+    });
+}
+
+/// Dropping the receiver wakes a sender waiting in a rendezvous `send` for a receiver.
+#[test]
+fn rendezvous_receiver_drop_wakes_a_waiting_sender() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(0);
+        let sender = thread::spawn(move || tx.send(1));
+        drop(rx);
+        assert_eq!(sender.join().unwrap(), Err(SendError(1)));
+    });
+}
+
+/// The rendezvous hand-over with spinning sides: no fence of the parking handshake then
+/// orders the receiver's pop before the sender's next push, only the state word does.
+#[test]
+fn rendezvous_hands_over_each_value_while_spinning() {
+    model(|| {
+        let (tx, rx) = Builder::new()
+            .wait_strategy(WaitStrategy::Spin)
+            .sync_channel::<u32>(0);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        sender.join().unwrap();
+    });
+}
+
+/// A receiver that polls with `try_recv` (no parking, no fence) gets every value sent
+/// before the sender's drop, then `Disconnected`.
+#[test]
+fn polling_receiver_gets_every_value_before_disconnection() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(2);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            drop(tx);
+        });
+        let mut received = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(value) => received.push(value),
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        assert_eq!(received, [1]);
+        sender.join().unwrap();
+    });
+}

@@ -1,0 +1,307 @@
+//! A blocking channel that drops in for [`std::sync::mpsc::sync_channel`], built on the
+//! lock-free ring of [`crate::ring`].
+//!
+//! [`sync_channel`] returns a [`SyncSender`] and a [`Receiver`]: values sent through
+//! the sender come out of the receiver in the order they were sent. The buffer holds
+//! exactly `bound` values; a `bound` of 0 makes a *rendezvous* channel, where each send
+//! waits until the receiver takes the value. The names, signatures, errors and
+//! semantics are std's, so moving single-producer code over is a change of `use` line.
+//!
+//! ```
+//! # ringlink::__skip_doctest_under_loom!();
+//! use std::thread;
+//! use ringlink::mpsc::sync_channel;
+//!
+//! let (tx, rx) = sync_channel(16);
+//! let producer = thread::spawn(move || {
+//!     for i in 0..100u64 {
+//!         tx.send(i).unwrap(); // blocks while 16 values wait in the buffer
+//!     }
+//! }); // `tx` is dropped here: the channel is disconnected
+//!
+//! let sum: u64 = rx.iter().sum(); // ends once every value sent has been received
+//! assert_eq!(sum, 4950);
+//! producer.join().unwrap();
+//! ```
+//!
+//! # What blocks
+//!
+//! | method | waits while | gives up with |
+//! |---|---|---|
+//! | [`SyncSender::send`] | the buffer is full (rendezvous: until the receiver has taken the value) | [`SendError`] when the receiver is gone |
+//! | [`SyncSender::try_send`] | never | [`TrySendError::Full`], [`TrySendError::Disconnected`] |
+//! | [`SyncSender::send_timeout`] | the buffer is full, for at most the timeout | [`SendTimeoutError::Timeout`], [`SendTimeoutError::Disconnected`] |
+//! | [`Receiver::recv`] | the buffer is empty | [`RecvError`] when the sender is gone and the buffer empty |
+//! | [`Receiver::try_recv`] | never | [`TryRecvError::Empty`], [`TryRecvError::Disconnected`] |
+//! | [`Receiver::recv_timeout`], [`Receiver::recv_deadline`] | the buffer is empty, until the time is up | [`RecvTimeoutError::Timeout`], [`RecvTimeoutError::Disconnected`] |
+//!
+//! Every failed send hands the value back inside the error.
+//!
+//! # Disconnection
+//!
+//! When the [`SyncSender`] is dropped (also when its thread panics), the receiver still
+//! gets every value sent before; after that, `recv` returns [`RecvError`] and a `recv`
+//! that is blocked wakes up and does so. When the [`Receiver`] is dropped, the values
+//! still buffered are dropped at once, every later send fails with the value handed
+//! back, and a `send` that is blocked wakes up and does so. A send that races with the
+//! receiver's drop may still succeed; its value is then dropped with the sender, as
+//! with std, where a successful send never promised that the value would be received.
+//!
+//! # The one difference from std: a single producer
+//!
+//! [`SyncSender`] is neither `Clone` nor `Sync`: there is exactly one sender per
+//! channel, which is what lets the channel run on a single-producer ring with no
+//! locked instruction per message. Code that clones its `SyncSender` needs one channel
+//! per producer (or std's channel). ringlink has no unbounded `channel()`.
+//!
+//! # Migrating from std
+//!
+//! Before:
+//!
+//! ```
+//! # ringlink::__skip_doctest_under_loom!();
+//! use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+//! use std::time::Duration;
+//!
+//! let (tx, rx) = sync_channel::<String>(64);
+//! std::thread::spawn(move || tx.send("job".to_string()).unwrap());
+//! match rx.recv_timeout(Duration::from_secs(5)) {
+//!     Ok(job) => assert_eq!(job, "job"),
+//!     Err(RecvTimeoutError::Timeout) => panic!("no job in time"),
+//!     Err(RecvTimeoutError::Disconnected) => panic!("producer gone"),
+//! }
+//! ```
+//!
+//! After: only the `use` line changes.
+//!
+//! ```
+//! # ringlink::__skip_doctest_under_loom!();
+//! use ringlink::mpsc::{sync_channel, RecvTimeoutError};
+//! use std::time::Duration;
+//!
+//! let (tx, rx) = sync_channel::<String>(64);
+//! std::thread::spawn(move || tx.send("job".to_string()).unwrap());
+//! match rx.recv_timeout(Duration::from_secs(5)) {
+//!     Ok(job) => assert_eq!(job, "job"),
+//!     Err(RecvTimeoutError::Timeout) => panic!("no job in time"),
+//!     Err(RecvTimeoutError::Disconnected) => panic!("producer gone"),
+//! }
+//! ```
+//!
+//! # Choosing how to wait
+//!
+//! A blocked side waits the way the channel's [`WaitStrategy`] says; pick it with a
+//! [`Builder`]. The default, [`WaitStrategy::Adaptive`], spins for a few microseconds
+//! (only when another CPU can run the other side meanwhile), yields a few times, then
+//! sleeps: an active pair hands values over without a system call, and an idle side
+//! uses no CPU. A side that sends or receives pays for waking the other only when the
+//! other has gone to sleep. [`WaitStrategy::Spin`] is for threads pinned to CPUs of
+//! their own, [`WaitStrategy::Park`] for waits that are long or CPU time that is
+//! scarce.
+//!
+//! ```
+//! # ringlink::__skip_doctest_under_loom!();
+//! use ringlink::mpsc::{Builder, WaitStrategy};
+//!
+//! let (tx, rx) = Builder::new()
+//!     .wait_strategy(WaitStrategy::Park)
+//!     .sync_channel::<u64>(1024);
+//! tx.send(1).unwrap();
+//! assert_eq!(rx.recv(), Ok(1));
+//! ```
+//!
+//! # Costs
+//!
+//! Sending or receiving a value that does not have to wait is a push or pop on the
+//! ring plus a look at whether the other side sleeps: no allocation, no lock, no
+//! system call. A `Box` per message costs an allocation on the sending thread and a
+//! free on the receiving one, which then dominates (see the crate's README).
+
+mod error;
+mod receiver;
+mod rendezvous;
+mod sender;
+
+pub use crate::wait::WaitStrategy;
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+pub use receiver::{IntoIter, Iter, Receiver, TryIter};
+pub use sender::SyncSender;
+
+use std::time::{Duration, Instant};
+
+use crate::ring::{Consumer, RingBuffer};
+use crate::sync::{prepare_fences, Arc, AtomicUsize};
+use crate::wait::Parker;
+
+/// Makes a channel whose buffer holds exactly `bound` values, and returns its two halves.
+///
+/// `bound == 0` makes a rendezvous channel: [`SyncSender::send`] returns only once the
+/// receiver has taken the value, and [`SyncSender::try_send`] succeeds only while the
+/// receiver waits in `recv`. Uses the [default wait strategy](WaitStrategy::Adaptive);
+/// see [`Builder`] for others.
+///
+/// # Panics
+///
+/// When a buffer of `bound` values cannot be allocated (as std's does).
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// use ringlink::mpsc::{sync_channel, TrySendError};
+///
+/// let (tx, rx) = sync_channel(2);
+/// tx.send('a').unwrap();
+/// tx.send('b').unwrap(); // no receiver needed: the buffer holds two
+/// assert_eq!(tx.try_send('c'), Err(TrySendError::Full('c')));
+/// assert_eq!(rx.recv(), Ok('a'));
+/// ```
+pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
+    Builder::new().sync_channel(bound)
+}
+
+/// Makes channels with a chosen [`WaitStrategy`].
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// use ringlink::mpsc::{Builder, WaitStrategy};
+///
+/// let builder = Builder::new().wait_strategy(WaitStrategy::Spin);
+/// let (tx, rx) = builder.sync_channel(8);
+/// std::thread::spawn(move || tx.send("hi").unwrap());
+/// assert_eq!(rx.recv(), Ok("hi"));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Builder {
+    strategy: WaitStrategy,
+}
+
+impl Builder {
+    /// A builder for channels with the default, adaptive, wait strategy.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::Builder::new().sync_channel(1);
+    /// tx.send(5).unwrap();
+    /// assert_eq!(rx.recv(), Ok(5));
+    /// ```
+    pub const fn new() -> Self {
+        Builder {
+            strategy: WaitStrategy::Adaptive,
+        }
+    }
+
+    /// Sets how both halves of the channels made by this builder wait.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{Builder, WaitStrategy};
+    ///
+    /// let (tx, rx) = Builder::new().wait_strategy(WaitStrategy::Yield).sync_channel(1);
+    /// std::thread::spawn(move || tx.send(5).unwrap());
+    /// assert_eq!(rx.recv(), Ok(5));
+    /// ```
+    pub const fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Makes a channel whose buffer holds exactly `bound` values, as [`sync_channel`]
+    /// does, with this builder's wait strategy.
+    ///
+    /// # Panics
+    ///
+    /// When a buffer of `bound` values cannot be allocated.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{Builder, WaitStrategy};
+    ///
+    /// let (tx, rx) = Builder::new().wait_strategy(WaitStrategy::Park).sync_channel(0);
+    /// let sender = std::thread::spawn(move || tx.send("handed over").unwrap());
+    /// assert_eq!(rx.recv(), Ok("handed over"));
+    /// sender.join().unwrap();
+    /// ```
+    pub fn sync_channel<T>(self, bound: usize) -> (SyncSender<T>, Receiver<T>) {
+        // Decide the fences now, not on a hot path.
+        prepare_fences();
+        let rendezvous = bound == 0;
+        // A rendezvous holds the one value being handed over.
+        let (producer, consumer) = RingBuffer::new(bound.max(1));
+        let shared = Arc::new(Shared {
+            receiver: Parker::new(),
+            sender: Parker::new(),
+            rendezvous: AtomicUsize::new(rendezvous::IDLE),
+            strategy: self.strategy,
+        });
+        (
+            SyncSender::new(producer, shared.clone(), rendezvous),
+            Receiver::new(consumer, shared, rendezvous),
+        )
+    }
+}
+
+/// What the two halves share besides the ring: where each sleeps, and how.
+#[derive(Debug)]
+struct Shared {
+    /// Where a blocked receiver sleeps; the sender wakes it after each push and when it
+    /// goes.
+    receiver: Parker,
+    /// Where a blocked sender sleeps; the receiver wakes it after each pop and when it
+    /// goes.
+    sender: Parker,
+    /// The hand-over state of a rendezvous channel (see `rendezvous.rs`); unused when
+    /// `bound > 0`.
+    rendezvous: AtomicUsize,
+    strategy: WaitStrategy,
+}
+
+/// How long an operation may wait.
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    /// Not at all (`try_send`, `try_recv`).
+    Now,
+    /// Until then.
+    At(Instant),
+    /// Forever.
+    Never,
+}
+
+impl Deadline {
+    /// `Now + timeout`; forever when that instant cannot be represented (`Duration::MAX`).
+    fn after(timeout: Duration) -> Self {
+        Instant::now()
+            .checked_add(timeout)
+            .map_or(Deadline::Never, Deadline::At)
+    }
+
+    /// What `Parker::wait_until` takes, or `None` if the operation must not wait.
+    fn blocking(self) -> Option<Option<Instant>> {
+        match self {
+            Deadline::Now => None,
+            Deadline::At(instant) => Some(Some(instant)),
+            Deadline::Never => Some(None),
+        }
+    }
+}
+
+/// Wakes a parker when dropped: the halves' `drop` wake the other side even if dropping
+/// a value panics on the way.
+struct NotifyOnDrop<'a>(&'a Parker);
+
+impl Drop for NotifyOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.notify_strong();
+    }
+}
+
+/// Pops a value, or finds the channel disconnected, or returns `None` (empty for now).
+fn poll_value<T>(consumer: &mut Consumer<T>) -> Option<Result<T, RecvError>> {
+    match consumer.pop() {
+        Ok(value) => Some(Ok(value)),
+        // The producer marks the ring abandoned after its last push (`Release`; the load
+        // is `Acquire`), so a pop after seeing the mark finds whatever was sent last.
+        Err(_) if consumer.is_abandoned() => Some(consumer.pop().map_err(|_| RecvError)),
+        Err(_) => None,
+    }
+}

@@ -1,0 +1,352 @@
+//! The receiving half and its iterators.
+
+use core::fmt;
+use core::iter::FusedIterator;
+use core::mem::ManuallyDrop;
+use std::time::{Duration, Instant};
+
+use super::error::{RecvError, RecvTimeoutError, TryRecvError};
+use super::{poll_value, rendezvous, Deadline, NotifyOnDrop, Shared};
+use crate::ring::Consumer;
+use crate::sync::{Arc, UnsafeCell};
+
+/// The receiving half of a channel made by [`sync_channel`](super::sync_channel).
+///
+/// As std's `Receiver`: there is one, it is `Send` (when `T` is) but not `Sync`.
+/// Dropping it drops the values still buffered at once and makes every later send
+/// fail.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// let (tx, rx) = ringlink::mpsc::sync_channel(4);
+/// std::thread::spawn(move || {
+///     for word in ["one", "two", "three"] {
+///         tx.send(word).unwrap();
+///     }
+/// });
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), ["one", "two", "three"]);
+/// ```
+pub struct Receiver<T> {
+    /// Only this half's methods touch it, through `with_consumer`. `ManuallyDrop` so
+    /// that `drop` can drop it (which drops the buffered values and marks the ring
+    /// abandoned) before waking the sender.
+    consumer: UnsafeCell<ManuallyDrop<Consumer<T>>>,
+    shared: Arc<Shared>,
+    /// `bound == 0`: values come through the hand-over of `rendezvous.rs`.
+    rendezvous: bool,
+}
+
+impl<T> Receiver<T> {
+    pub(super) fn new(consumer: Consumer<T>, shared: Arc<Shared>, rendezvous: bool) -> Self {
+        Receiver {
+            consumer: UnsafeCell::new(ManuallyDrop::new(consumer)),
+            shared,
+            rendezvous,
+        }
+    }
+
+    /// Receives the next value, waiting while the channel is empty.
+    ///
+    /// Fails with [`RecvError`] once the sender is gone and every value it sent has been
+    /// received; a `recv` that is waiting when the sender goes wakes up to do so.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{sync_channel, RecvError};
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// let producer = std::thread::spawn(move || tx.send(42).unwrap());
+    /// assert_eq!(rx.recv(), Ok(42));
+    /// producer.join().unwrap(); // the sender is dropped with its thread
+    /// assert_eq!(rx.recv(), Err(RecvError));
+    /// ```
+    #[inline]
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_until(Deadline::Never)
+            .map_err(|_: RecvTimeoutError| RecvError)
+    }
+
+    /// Receives a value if one is ready, without waiting.
+    ///
+    /// Fails with [`TryRecvError::Empty`] when none is, with
+    /// [`TryRecvError::Disconnected`] once the sender is gone and every value it sent has
+    /// been received. On a rendezvous channel a value is ready when the sender waits in
+    /// `send`.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{sync_channel, TryRecvError};
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    #[inline]
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.recv_until(Deadline::Now).map_err(|error| match error {
+            RecvTimeoutError::Timeout => TryRecvError::Empty,
+            RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
+        })
+    }
+
+    /// Receives the next value, waiting at most `timeout` while the channel is empty.
+    ///
+    /// Never returns [`RecvTimeoutError::Timeout`] before `timeout` has passed; a timeout
+    /// too large to add to the current time (like `Duration::MAX`) waits forever. Fails
+    /// with [`RecvTimeoutError::Disconnected`] as [`recv`](Receiver::recv) does.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use std::time::Duration;
+    /// use ringlink::mpsc::{sync_channel, RecvTimeoutError};
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// let wait = Duration::from_millis(10);
+    /// assert_eq!(rx.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.recv_timeout(wait), Ok(1));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(Duration::MAX), Err(RecvTimeoutError::Disconnected));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Deadline::after(timeout))
+    }
+
+    /// Receives the next value, waiting at most until `deadline` while the channel is
+    /// empty.
+    ///
+    /// As [`recv_timeout`](Receiver::recv_timeout), with an instant instead of a
+    /// duration (std has this method behind a feature gate).
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use std::time::{Duration, Instant};
+    /// use ringlink::mpsc::{sync_channel, RecvTimeoutError};
+    ///
+    /// let (tx, rx) = sync_channel::<u8>(1);
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// assert!(Instant::now() >= deadline);
+    /// # drop(tx);
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Deadline::At(deadline))
+    }
+
+    /// An iterator that receives values with [`recv`](Receiver::recv): it waits for each,
+    /// and ends once the channel is disconnected and empty.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::sync_channel(3);
+    /// for i in 0..3 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { receiver: self }
+    }
+
+    /// An iterator that receives the values ready now, with
+    /// [`try_recv`](Receiver::try_recv): it never waits, and ends at the first
+    /// [`TryRecvError`].
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::sync_channel(3);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None); // empty, though `tx` is still there
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+
+    #[inline]
+    fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        self.with_consumer(|consumer| {
+            if self.rendezvous {
+                return rendezvous::recv(&self.shared, consumer, deadline);
+            }
+            match consumer.pop() {
+                Ok(value) => {
+                    self.shared.sender.notify();
+                    Ok(value)
+                }
+                Err(_) => self.recv_empty(consumer, deadline),
+            }
+        })
+    }
+
+    /// The ring was empty: wait for a value (or a disconnection, or the deadline).
+    #[inline(never)]
+    fn recv_empty(
+        &self,
+        consumer: &mut Consumer<T>,
+        deadline: Deadline,
+    ) -> Result<T, RecvTimeoutError> {
+        let outcome = match deadline.blocking() {
+            None => poll_value(consumer),
+            Some(deadline) => {
+                self.shared
+                    .receiver
+                    .wait_until(self.shared.strategy, deadline, || poll_value(consumer))
+            }
+        };
+        match outcome {
+            Some(Ok(value)) => {
+                self.shared.sender.notify();
+                Ok(value)
+            }
+            Some(Err(RecvError)) => Err(RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    #[inline(always)]
+    fn with_consumer<R>(&self, f: impl FnOnce(&mut Consumer<T>) -> R) -> R {
+        // SAFETY: `Receiver` is not `Sync`, so only the thread that owns it runs its
+        // methods; none of them runs user code (values are moved, never dropped, here) or
+        // calls another while the consumer is borrowed. This is the only reference to the
+        // consumer, which `drop` alone takes down.
+        self.consumer
+            .with_mut(|consumer| f(unsafe { &mut *consumer }))
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        // Declared first, so dropped last: after the consumer has marked the ring
+        // abandoned, even if dropping a buffered value panics.
+        let _wake_sender = NotifyOnDrop(&self.shared.sender);
+        // SAFETY: the consumer is dropped here, once, and `self` is not used after.
+        // Dropping it drops the values still buffered, now rather than with the sender.
+        self.consumer
+            .with_mut(|consumer| unsafe { ManuallyDrop::drop(&mut *consumer) });
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
+    }
+}
+
+/// An iterator that waits for each value; made by [`Receiver::iter`].
+///
+/// It ends once the sender is gone and every value has been received.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// let (tx, rx) = ringlink::mpsc::sync_channel(1);
+/// std::thread::spawn(move || (0..5).for_each(|i| tx.send(i).unwrap()));
+/// let iter: ringlink::mpsc::Iter<'_, i32> = rx.iter();
+/// assert_eq!(iter.sum::<i32>(), 10);
+/// ```
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+// Once disconnected and empty, a channel stays so.
+impl<T> FusedIterator for Iter<'_, T> {}
+
+/// An iterator over the values ready now; made by [`Receiver::try_iter`].
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// let (tx, rx) = ringlink::mpsc::sync_channel(2);
+/// tx.send('x').unwrap();
+/// let mut ready: ringlink::mpsc::TryIter<'_, char> = rx.try_iter();
+/// assert_eq!(ready.next(), Some('x'));
+/// assert_eq!(ready.next(), None);
+/// ```
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+/// An iterator that owns the receiver and waits for each value; made by
+/// `Receiver::into_iter`.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// let (tx, rx) = ringlink::mpsc::sync_channel(2);
+/// std::thread::spawn(move || (1..=3).for_each(|i| tx.send(i).unwrap()));
+/// let iter: ringlink::mpsc::IntoIter<i32> = rx.into_iter();
+/// assert_eq!(iter.collect::<Vec<_>>(), [1, 2, 3]);
+/// ```
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    receiver: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for IntoIter<T> {}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    /// Same as [`Receiver::iter`].
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::sync_channel(2);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// for value in &rx {
+    ///     assert_eq!(value, 1);
+    /// }
+    /// ```
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    /// Turns the receiver into an iterator that waits for each value.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::sync_channel(2);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.into_iter().collect::<Vec<_>>(), [1]);
+    /// ```
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { receiver: self }
+    }
+}

@@ -1,0 +1,211 @@
+//! The hand-over of a rendezvous channel (`bound == 0`).
+//!
+//! Nothing may wait in the buffer, so a value moves only when both sides are there. The
+//! state word `Shared::rendezvous` says who is waiting for whom; the value itself goes
+//! through the channel's ring (capacity 1) once a sender has been paired with a
+//! receiver.
+//!
+//! ```text
+//!            receiver enters recv             sender enters send
+//!   IDLE ───────────────────────▶ RECEIVER_WAITING      IDLE ────────────────▶ SENDER_WAITING
+//!    ▲  ◀─── receiver times out ───┘  │                  ▲ ◀── sender times out ──┘  │
+//!    │                      sender claims (CAS)          │              receiver claims (CAS)
+//!    │                                ▼                  │                           ▼
+//!    └──────── receiver popped the value ◀──────────── CLAIMED ──▶ sender pushes the value
+//! ```
+//!
+//! Invariants:
+//! - Only the receiver moves the state to `RECEIVER_WAITING` or back to `IDLE`; only the
+//!   sender moves it to `SENDER_WAITING`. Either claims the other by compare-exchange,
+//!   and withdraws its own announcement by compare-exchange: so a claim and a
+//!   withdrawal never both succeed, and a side whose withdrawal fails has been claimed
+//!   and must complete the hand-over (nothing is lost or stranded).
+//! - Once `CLAIMED`, the sender pushes exactly one value, and the receiver pops it and
+//!   then stores `IDLE`. The ring is empty whenever the state is not `CLAIMED`.
+//! - A side that claims or is claimed cannot be dropped before the hand-over completes
+//!   (it is inside `send`/`recv`), so disconnection is only ever seen in `IDLE` or in
+//!   the other side's own announcement.
+//! - Each state change that the other side may be sleeping on is followed by
+//!   `Parker::notify_strong`.
+
+use std::time::Instant;
+
+use super::error::{RecvError, RecvTimeoutError, SendTimeoutError};
+use super::{poll_value, Deadline, Shared};
+use crate::ring::{Consumer, Producer};
+use crate::sync::Ordering::{Acquire, Relaxed, Release};
+
+/// Nobody waits; the ring is empty.
+pub(super) const IDLE: usize = 0;
+/// The receiver waits in `recv` for a sender to claim it.
+const RECEIVER_WAITING: usize = 1;
+/// The sender waits in `send` (holding its value) for a receiver to claim it.
+const SENDER_WAITING: usize = 2;
+/// A sender and a receiver are paired; the value is on its way through the ring.
+const CLAIMED: usize = 3;
+
+/// `send`, `try_send` (`Deadline::Now`; `Timeout` then means full) and `send_timeout`.
+pub(super) fn send<T>(
+    shared: &Shared,
+    producer: &mut Producer<T>,
+    value: T,
+    deadline: Deadline,
+) -> Result<(), SendTimeoutError<T>> {
+    let state = &shared.rendezvous;
+    loop {
+        if producer.is_abandoned() {
+            return Err(SendTimeoutError::Disconnected(value));
+        }
+        match state.load(Relaxed) {
+            RECEIVER_WAITING => {
+                // `Acquire`: the receiver's last pop, released by its `IDLE` store (and
+                // carried by its later compare-exchanges, all in that release sequence),
+                // happens before the push in `hand_over`, which so finds the slot free.
+                if state
+                    .compare_exchange(RECEIVER_WAITING, CLAIMED, Acquire, Relaxed)
+                    .is_ok()
+                {
+                    hand_over(shared, producer, value);
+                    return Ok(());
+                }
+                // The receiver withdrew (timed out): look again.
+            }
+            IDLE => {
+                let Some(deadline) = deadline.blocking() else {
+                    return Err(SendTimeoutError::Timeout(value));
+                };
+                // `Acquire`, as for the claim above: every later push of this send comes
+                // after the receiver's last pop.
+                if state
+                    .compare_exchange(IDLE, SENDER_WAITING, Acquire, Relaxed)
+                    .is_err()
+                {
+                    continue; // a receiver announced itself first: claim it
+                }
+                let claimed = wait_to_be_claimed(shared, producer, deadline);
+                // Withdraw, unless a receiver claimed us meanwhile: it now waits for the
+                // value, which must then go to it whatever the clock says.
+                if claimed != Some(true)
+                    && state
+                        .compare_exchange(SENDER_WAITING, IDLE, Relaxed, Relaxed)
+                        .is_ok()
+                {
+                    return Err(match claimed {
+                        None => SendTimeoutError::Timeout(value),
+                        _ => SendTimeoutError::Disconnected(value),
+                    });
+                }
+                hand_over(shared, producer, value);
+                return Ok(());
+            }
+            other => unreachable!("rendezvous: sender found state {other}"),
+        }
+    }
+}
+
+/// Waits in `SENDER_WAITING`: `Some(true)` once claimed, `Some(false)` if the receiver
+/// is gone, `None` at the deadline.
+fn wait_to_be_claimed<T>(
+    shared: &Shared,
+    producer: &Producer<T>,
+    deadline: Option<Instant>,
+) -> Option<bool> {
+    shared.sender.wait_until(shared.strategy, deadline, || {
+        if shared.rendezvous.load(Relaxed) == CLAIMED {
+            Some(true)
+        } else if producer.is_abandoned() {
+            Some(false)
+        } else {
+            None
+        }
+    })
+}
+
+/// The sender's side of a claimed hand-over: push the value, wake the receiver, wait
+/// until it has taken the value.
+fn hand_over<T>(shared: &Shared, producer: &mut Producer<T>, value: T) {
+    if producer.push(value).is_err() {
+        unreachable!("rendezvous: the ring holds a value outside a hand-over");
+    }
+    shared.receiver.notify_strong();
+    // The claimed receiver is inside `recv`, committed to pop this value and then store
+    // `IDLE`; it cannot be dropped before, so this wait ends.
+    shared.sender.wait_until(shared.strategy, None, || {
+        (shared.rendezvous.load(Relaxed) != CLAIMED).then_some(())
+    });
+}
+
+/// `recv`, `try_recv` (`Deadline::Now`; `Timeout` then means empty) and `recv_timeout`.
+pub(super) fn recv<T>(
+    shared: &Shared,
+    consumer: &mut Consumer<T>,
+    deadline: Deadline,
+) -> Result<T, RecvTimeoutError> {
+    let state = &shared.rendezvous;
+    // The receiver's transitions need no ordering but `finish`'s: the value itself comes
+    // through the ring (`Release` push, `Acquire` pop).
+    loop {
+        match state.load(Relaxed) {
+            SENDER_WAITING => {
+                if state
+                    .compare_exchange(SENDER_WAITING, CLAIMED, Relaxed, Relaxed)
+                    .is_ok()
+                {
+                    shared.sender.notify_strong();
+                    return take(shared, consumer);
+                }
+                // The sender withdrew (timed out): look again.
+            }
+            IDLE => {
+                // Nothing can be in the ring outside a hand-over, so a gone sender means
+                // nothing more will come.
+                if consumer.is_abandoned() {
+                    return Err(RecvTimeoutError::Disconnected);
+                }
+                let Some(deadline) = deadline.blocking() else {
+                    return Err(RecvTimeoutError::Timeout);
+                };
+                if state
+                    .compare_exchange(IDLE, RECEIVER_WAITING, Relaxed, Relaxed)
+                    .is_err()
+                {
+                    continue; // a sender announced itself first: claim it
+                }
+                let outcome = shared
+                    .receiver
+                    .wait_until(shared.strategy, deadline, || poll_value(consumer));
+                return match outcome {
+                    Some(outcome) => finish(shared, outcome),
+                    // Withdraw, unless a sender claimed us meanwhile: then its value is on
+                    // its way and must be taken, whatever the clock says.
+                    None => {
+                        match state.compare_exchange(RECEIVER_WAITING, IDLE, Relaxed, Relaxed) {
+                            Ok(_) => Err(RecvTimeoutError::Timeout),
+                            Err(_) => take(shared, consumer),
+                        }
+                    }
+                };
+            }
+            other => unreachable!("rendezvous: receiver found state {other}"),
+        }
+    }
+}
+
+/// The receiver's side of a claimed hand-over: wait for the value, untimed.
+fn take<T>(shared: &Shared, consumer: &mut Consumer<T>) -> Result<T, RecvTimeoutError> {
+    // The claimed sender is inside `send`, committed to push; `poll_value` also ends the
+    // wait should the sender be gone after all, rather than hang.
+    let outcome = shared
+        .receiver
+        .wait_until(shared.strategy, None, || poll_value(consumer));
+    finish(shared, outcome.unwrap_or(Err(RecvError)))
+}
+
+/// Ends a hand-over (or a wait ended by disconnection): back to `IDLE`, and wake a sender
+/// that waits for the value to be taken.
+fn finish<T>(shared: &Shared, outcome: Result<T, RecvError>) -> Result<T, RecvTimeoutError> {
+    // `Release`: carries the pop to the sender's next push (see `send`).
+    shared.rendezvous.store(IDLE, Release);
+    shared.sender.notify_strong();
+    outcome.map_err(|RecvError| RecvTimeoutError::Disconnected)
+}

@@ -1,0 +1,214 @@
+//! The sending half.
+
+use core::fmt;
+use core::mem::ManuallyDrop;
+use std::time::Duration;
+
+use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::{rendezvous, Deadline, NotifyOnDrop, Shared};
+use crate::ring::{Producer, PushError};
+use crate::sync::{Arc, UnsafeCell};
+
+/// The sending half of a channel made by [`sync_channel`](super::sync_channel).
+///
+/// Like std's `SyncSender`, except that there is only one: it is neither `Clone` nor
+/// `Sync` (it is `Send` when `T` is, so it may move to another thread). Dropping it
+/// disconnects the channel; the receiver still gets what was sent before.
+///
+/// ```compile_fail
+/// let (tx, _rx) = ringlink::mpsc::sync_channel::<u8>(1);
+/// let second_producer = tx.clone(); // single producer: `SyncSender` is not `Clone`
+/// ```
+///
+/// ```compile_fail
+/// fn is_sync<S: Sync>() {}
+/// is_sync::<ringlink::mpsc::SyncSender<u8>>(); // nor `Sync`: no sharing by reference
+/// ```
+pub struct SyncSender<T> {
+    /// Only this half's methods touch it, through `with_producer`. `ManuallyDrop` so
+    /// that `drop` can drop it (marking the ring abandoned) before waking the receiver.
+    producer: UnsafeCell<ManuallyDrop<Producer<T>>>,
+    shared: Arc<Shared>,
+    /// `bound == 0`: values go through the hand-over of `rendezvous.rs`.
+    rendezvous: bool,
+}
+
+impl<T> SyncSender<T> {
+    pub(super) fn new(producer: Producer<T>, shared: Arc<Shared>, rendezvous: bool) -> Self {
+        SyncSender {
+            producer: UnsafeCell::new(ManuallyDrop::new(producer)),
+            shared,
+            rendezvous,
+        }
+    }
+
+    /// Sends a value, waiting while the buffer is full; fails, handing the value back,
+    /// if the [`Receiver`](super::Receiver) is gone.
+    ///
+    /// On a rendezvous channel (`bound == 0`) it returns only once the receiver has taken
+    /// the value. A successful send does not promise that the value will be received:
+    /// the receiver may be dropped first.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{sync_channel, SendError};
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// let consumer = std::thread::spawn(move || rx.iter().collect::<Vec<_>>());
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap(); // may wait for the consumer to take 1
+    /// drop(tx);
+    /// assert_eq!(consumer.join().unwrap(), [1, 2]);
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// drop(rx);
+    /// assert_eq!(tx.send(3), Err(SendError(3)));
+    /// ```
+    #[inline]
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_until(value, Deadline::Never)
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(value) | SendTimeoutError::Disconnected(value) => {
+                    SendError(value)
+                }
+            })
+    }
+
+    /// Sends a value if that needs no waiting.
+    ///
+    /// Fails with [`TrySendError::Full`] when the buffer is full (on a rendezvous channel:
+    /// when no receiver waits in `recv`), with [`TrySendError::Disconnected`] when the
+    /// receiver is gone; the value is handed back in both.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{sync_channel, TrySendError};
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert_eq!(tx.try_send(2), Ok(()));
+    /// ```
+    #[inline]
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.send_until(value, Deadline::Now)
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(value) => TrySendError::Full(value),
+                SendTimeoutError::Disconnected(value) => TrySendError::Disconnected(value),
+            })
+    }
+
+    /// Sends a value, waiting at most `timeout` while the buffer is full (on a
+    /// rendezvous channel: while no receiver waits).
+    ///
+    /// Never times out before `timeout` has passed; a timeout too large to add to the
+    /// current time (like `Duration::MAX`) waits forever. On a rendezvous channel, once a
+    /// receiver has been found the value is handed over even if the time runs out
+    /// meanwhile.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use std::time::Duration;
+    /// use ringlink::mpsc::{sync_channel, SendTimeoutError};
+    ///
+    /// let (tx, rx) = sync_channel(1);
+    /// tx.send_timeout(1, Duration::from_millis(10)).unwrap();
+    /// assert_eq!(
+    ///     tx.send_timeout(2, Duration::from_millis(10)),
+    ///     Err(SendTimeoutError::Timeout(2)),
+    /// );
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Deadline::after(timeout))
+    }
+
+    #[inline]
+    fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        self.with_producer(|producer| {
+            if self.rendezvous {
+                return rendezvous::send(&self.shared, producer, value, deadline);
+            }
+            if producer.is_abandoned() {
+                return Err(SendTimeoutError::Disconnected(value));
+            }
+            match producer.push(value) {
+                Ok(()) => {
+                    self.shared.receiver.notify();
+                    Ok(())
+                }
+                Err(PushError::Full(value)) => self.send_full(producer, value, deadline),
+            }
+        })
+    }
+
+    /// The buffer was full: wait for a free slot (or a disconnection, or the deadline).
+    #[inline(never)]
+    fn send_full(
+        &self,
+        producer: &mut Producer<T>,
+        mut value: T,
+        deadline: Deadline,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let Some(deadline) = deadline.blocking() else {
+            return Err(SendTimeoutError::Timeout(value));
+        };
+        loop {
+            let ready = self
+                .shared
+                .sender
+                .wait_until(self.shared.strategy, deadline, || {
+                    // Free slots first: the receiver's drop marks the ring abandoned
+                    // before it drains it, so a slot freed by the drain comes with the
+                    // mark, and a send blocked until then fails as it should.
+                    let free = producer.slots() > 0;
+                    if producer.is_abandoned() {
+                        Some(false)
+                    } else {
+                        free.then_some(true)
+                    }
+                });
+            match ready {
+                None => return Err(SendTimeoutError::Timeout(value)),
+                Some(false) => return Err(SendTimeoutError::Disconnected(value)),
+                // Only the receiver changes the free slots, and only upwards: this push
+                // finds the slot just seen. The loop is for form's sake.
+                Some(true) => match producer.push(value) {
+                    Ok(()) => {
+                        self.shared.receiver.notify();
+                        return Ok(());
+                    }
+                    Err(PushError::Full(back)) => value = back,
+                },
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn with_producer<R>(&self, f: impl FnOnce(&mut Producer<T>) -> R) -> R {
+        // SAFETY: `SyncSender` is neither `Sync` nor `Clone`, so only the thread that owns
+        // it runs its methods; none of them runs user code (values are moved, never
+        // dropped, here) or calls another while the producer is borrowed. This is the only
+        // reference to the producer, which `drop` alone takes down.
+        self.producer
+            .with_mut(|producer| f(unsafe { &mut *producer }))
+    }
+}
+
+impl<T> Drop for SyncSender<T> {
+    fn drop(&mut self) {
+        // Declared first, so dropped last: after the producer has marked the ring
+        // abandoned, even if dropping the ring's values panics.
+        let _wake_receiver = NotifyOnDrop(&self.shared.receiver);
+        // SAFETY: the producer is dropped here, once, and `self` is not used after.
+        self.producer
+            .with_mut(|producer| unsafe { ManuallyDrop::drop(&mut *producer) });
+    }
+}
+
+impl<T> fmt::Debug for SyncSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncSender").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,266 @@
+//! How one side of a channel waits for the other: spin, yield, park, or the adaptive
+//! default that does each in turn.
+//!
+//! The only public item is [`WaitStrategy`], chosen per channel with
+//! [`crate::mpsc::Builder::wait_strategy`]. The rest is the machinery behind it: a
+//! parking slot per side, and the wake-up handshake that costs the waker nothing while
+//! nobody sleeps.
+//!
+//! # The handshake
+//!
+//! A sleeper stores "I am parked" in its slot, then looks again for what it waits for
+//! (a value, a free slot, a disconnection); a waker publishes first, then looks at the
+//! slot and unparks only when the flag is set. Each side's store must be ordered before
+//! its load, or both can miss the other's store and the sleeper never wakes. That
+//! StoreLoad barrier is split unevenly (see `sync::light_fence`): the waker, which
+//! runs it after every message, pays a compiler fence and a plain load of a cache line
+//! that it only ever reads; the sleeper, which runs it only before it parks, pays a
+//! `membarrier` system call. loom checks the handshake with both halves as
+//! `fence(SeqCst)`, which is what the pair guarantees (`loom-tests/mpsc.rs`).
+
+use core::fmt;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::thread::{self, Thread};
+use crate::sync::{fence, spin_loop, spinning_helps, AtomicBool, Mutex, Ordering};
+use crate::sync::{heavy_fence, light_fence};
+
+/// How a blocked `send` or `recv` waits for the other side.
+///
+/// Every strategy is correct on any number of CPUs; they differ in what waiting costs
+/// and in how soon a waiter notices the other side.
+///
+/// | strategy | while waiting | wakes up after the other side acts | use when |
+/// |---|---|---|---|
+/// | [`Adaptive`](WaitStrategy::Adaptive) (default) | spins a few µs, yields a few times, then sleeps | at once while it spins; after an OS wake-up (tens of µs) once asleep | almost always |
+/// | [`Spin`](WaitStrategy::Spin) | keeps a CPU busy | at once | each thread has a CPU of its own and latency is everything |
+/// | [`Yield`](WaitStrategy::Yield) | keeps a CPU busy, but lets other threads run | after a trip through the scheduler | threads share CPUs and wait only briefly |
+/// | [`Park`](WaitStrategy::Park) | sleeps at once, no CPU used | after an OS wake-up | waits are long and CPU time matters more than latency |
+///
+/// The adaptive strategy never spins when the process may run on one CPU only
+/// (`std::thread::available_parallelism() == 1`, which honours `taskset`): then
+/// spinning only keeps the other side from running.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// use ringlink::mpsc::Builder;
+/// use ringlink::wait::WaitStrategy;
+///
+/// let (tx, rx) = Builder::new()
+///     .wait_strategy(WaitStrategy::Yield)
+///     .sync_channel::<u32>(16);
+/// std::thread::spawn(move || tx.send(7).unwrap());
+/// assert_eq!(rx.recv(), Ok(7));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WaitStrategy {
+    /// Poll with [`std::hint::spin_loop`] between tries, never giving up the CPU. On a
+    /// machine where both sides share one CPU, each hand-over then waits for the
+    /// scheduler to preempt the spinner (milliseconds).
+    Spin,
+    /// Poll with [`std::thread::yield_now`] between tries, never sleeping.
+    Yield,
+    /// Sleep at once until the other side wakes us. Uses no CPU while waiting; each
+    /// wake-up costs a system call on the waker's side and an OS wake-up on ours.
+    Park,
+    /// Spin briefly (only when another CPU can run the other side meanwhile), then
+    /// yield a few times, then sleep. The default.
+    #[default]
+    Adaptive,
+}
+
+/// How long the adaptive strategy spins before it yields. An active peer answers
+/// within about 0.1–5 µs; a sleeping one costs about 25 µs to wake on a KVM guest.
+const SPIN_FOR: Duration = Duration::from_micros(10);
+
+/// Polls between two looks at the clock while spinning (a look costs ~25 ns).
+const POLLS_PER_CLOCK: u32 = 16;
+
+/// How many times the adaptive strategy yields before it parks. On one CPU each yield
+/// lets the other side run (a round trip through the scheduler is ~3 µs).
+const YIELDS: u32 = 10;
+
+/// Where one side of a channel sleeps, and how the other side wakes it.
+///
+/// Only the side that owns the slot waits on it; only the other side wakes it.
+pub(crate) struct Parker {
+    /// Set by the sleeper just before it re-checks and parks; cleared by whichever side
+    /// sees it first after that. The waker reads it after every message, so it has a
+    /// cache line of its own, written only around a sleep. All its accesses are
+    /// `Relaxed`: the fences around them order them with the channel's data.
+    parked: CachePadded<AtomicBool>,
+    /// The sleeper's thread, registered (under the lock) before `parked` is set. A waker
+    /// that saw the flag set locks after that registration: had its lock come first, its
+    /// load of the flag would happen before the store it read, which coherence forbids.
+    /// Locked only around a sleep.
+    thread: Mutex<Option<Thread>>,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Parker {
+            parked: CachePadded::new(AtomicBool::new(false)),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Wakes the sleeper if it is parked. Call after publishing what it waits for.
+    ///
+    /// The hot path: a compiler fence and a relaxed load, no system call, no locked
+    /// instruction, as long as the other side is not asleep.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        // StoreLoad with the sleeper's `heavy_fence`: either it sees what we published
+        // before it parks, or we see its flag here.
+        light_fence();
+        if self.parked.load(Ordering::Relaxed) {
+            self.unpark();
+        }
+    }
+
+    /// [`notify`](Parker::notify) with a full fence: for rare events (disconnection, the
+    /// rendezvous hand-over) whose stores are not followed by a message.
+    pub(crate) fn notify_strong(&self) {
+        // StoreLoad with the sleeper's `heavy_fence`, as in `notify`.
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::Relaxed) {
+            self.unpark();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unpark(&self) {
+        // Clearing the flag spares the next messages an unpark each while the sleeper is
+        // still on its way up.
+        if self.parked.swap(false, Ordering::Relaxed) {
+            if let Some(thread) = lock(&self.thread).as_ref() {
+                thread.unpark();
+            }
+        }
+    }
+
+    /// Waits with `strategy` until `poll` returns `Some`, and returns that; returns `None`
+    /// once `deadline` has passed (never before), or never if `deadline` is `None`.
+    ///
+    /// `poll` must look at everything the other side may change before it calls
+    /// `notify` on this parker (values, free slots, disconnection); it is called again
+    /// after each spin, yield and wake-up.
+    pub(crate) fn wait_until<R>(
+        &self,
+        strategy: WaitStrategy,
+        deadline: Option<Instant>,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        match strategy {
+            WaitStrategy::Spin => poll_until(deadline, &mut poll, spin_loop),
+            WaitStrategy::Yield => poll_until(deadline, &mut poll, thread::yield_now),
+            WaitStrategy::Park => self.park_until(deadline, poll),
+            WaitStrategy::Adaptive => {
+                if spinning_helps() {
+                    let start = Instant::now();
+                    let spin_until = start + SPIN_FOR;
+                    let spin_until = deadline.map_or(spin_until, |d| d.min(spin_until));
+                    if let Some(ready) = poll_until(Some(spin_until), &mut poll, spin_loop) {
+                        return Some(ready);
+                    }
+                }
+                for _ in 0..YIELDS {
+                    if let Some(ready) = poll() {
+                        return Some(ready);
+                    }
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return None;
+                    }
+                    thread::yield_now();
+                }
+                self.park_until(deadline, poll)
+            }
+        }
+    }
+
+    /// The parking phase: announce, re-check, sleep; loop on spurious wake-ups.
+    fn park_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        self.register_current_thread();
+        loop {
+            // Announce before the re-check below: a waker that published before our
+            // re-check is seen by it, one that published after sees the flag.
+            self.parked.store(true, Ordering::Relaxed);
+            heavy_fence();
+            if let Some(ready) = poll() {
+                self.parked.store(false, Ordering::Relaxed);
+                return Some(ready);
+            }
+            match deadline {
+                None => thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        self.parked.store(false, Ordering::Relaxed);
+                        return None;
+                    }
+                    thread::park_timeout(deadline - now);
+                }
+            }
+            // Woken, timed out or spurious: look before announcing again, so that a real
+            // wake-up costs no second heavy fence.
+            self.parked.store(false, Ordering::Relaxed);
+            if let Some(ready) = poll() {
+                return Some(ready);
+            }
+        }
+    }
+
+    /// Makes sure a waker unparks this thread (the half may have moved between threads
+    /// since it last slept).
+    fn register_current_thread(&self) {
+        let current = thread::current();
+        let mut registered = lock(&self.thread);
+        if registered.as_ref().map(Thread::id) != Some(current.id()) {
+            *registered = Some(current);
+        }
+    }
+}
+
+impl fmt::Debug for Parker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parker")
+            .field("parked", &self.parked.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Polls, calling `pause` between tries, until `poll` is ready or `deadline` passes.
+fn poll_until<R>(
+    deadline: Option<Instant>,
+    poll: &mut impl FnMut() -> Option<R>,
+    mut pause: impl FnMut(),
+) -> Option<R> {
+    loop {
+        for _ in 0..POLLS_PER_CLOCK {
+            if let Some(ready) = poll() {
+                return Some(ready);
+            }
+            pause();
+        }
+        if let Some(deadline) = deadline {
+            if Instant::now() >= deadline {
+                return poll();
+            }
+        }
+    }
+}
+
+/// Locks a mutex that no code panics while holding; poisoning is impossible, but
+/// harmless: the guarded handle is valid either way.
+fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
