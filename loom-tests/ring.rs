@@ -187,6 +187,43 @@ fn batches_mixed_with_single_operations() {
     });
 }
 
+/// Single pops, then a count and a batch: whatever tells the consumer that a value is
+/// ready for `pop`, `slots` and `pop_iter` must not then see the producer's position
+/// behind the consumer's (a count beyond the capacity, or a batch that reads slots that
+/// were never published).
+#[test]
+fn counts_and_batches_after_single_pops() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            for i in 0..3 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        assert_eq!(*pop_until_done(&mut consumer), 1);
+        let ready = consumer.slots();
+        assert!(ready <= 2, "slots() = {ready} after a pop from a ring of 2");
+        let mut expected = 1;
+        while expected < 3 {
+            let batch = consumer.pop_iter();
+            let len = batch.len();
+            assert!(
+                len <= 3 - expected,
+                "a batch of {len} with {expected} of 3 popped"
+            );
+            for value in batch {
+                assert_eq!(*value, expected * 10 + 1);
+                expected += 1;
+            }
+            if len == 0 {
+                thread::yield_now();
+            }
+        }
+        pusher.join().unwrap();
+        assert_eq!(consumer.slots(), 0);
+    });
+}
+
 /// `peek` reads a slot on the strength of its own `Acquire` load of `tail` (it cannot
 /// update the consumer's cached copy), before and after a wrap-around.
 #[test]

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use ringlink::service::{
     CallError, Client, ConnectError, Outcome, RecvError, RecvTimeoutError, SendError, Server,
-    Service, ServiceConfig, ServiceHandle, ServiceManager, StartError, TryRecvError,
-    TrySendError, WaitStrategy,
+    Service, ServiceConfig, ServiceHandle, ServiceManager, StartError, TryRecvError, TrySendError,
+    WaitStrategy,
 };
 
 const STRATEGIES: [WaitStrategy; 4] = [
@@ -135,7 +135,9 @@ fn unsized_requests_and_responses() {
         type Response = str;
         fn handle(&mut self, mut bytes: Box<[u8]>) -> Option<Box<str>> {
             bytes.reverse();
-            String::from_utf8(bytes.into_vec()).ok().map(String::into_boxed_str)
+            String::from_utf8(bytes.into_vec())
+                .ok()
+                .map(String::into_boxed_str)
         }
     }
     let mut manager = ServiceManager::new();
@@ -401,7 +403,11 @@ fn a_blocked_send_waits_for_room_then_fails_on_stop() {
     gate.send(()).unwrap(); // the request in hand is finished, then the service stops
     let (mut client, result) = sender.join().unwrap();
     assert_eq!(result, Err(SendError(Box::new(3))));
-    assert_eq!(*client.recv().unwrap(), 1, "the request in hand was answered");
+    assert_eq!(
+        *client.recv().unwrap(),
+        1,
+        "the request in hand was answered"
+    );
     assert_eq!(client.recv(), Err(RecvError), "the queued one was dropped");
     let report = manager.shutdown();
     assert_eq!(report.service("gated").unwrap().handled(), 1);
@@ -482,10 +488,7 @@ fn a_panicking_handler_stops_only_its_service() {
         let blocked = thread::spawn(move || waiting.recv());
         thread::sleep(GRACE);
 
-        assert!(matches!(
-            victim.call(Box::new(13)),
-            Err(CallError::NoReply)
-        ));
+        assert!(matches!(victim.call(Box::new(13)), Err(CallError::NoReply)));
         assert_eq!(blocked.join().unwrap(), Err(RecvError));
         assert!(matches!(
             victim.call(Box::new(2)),
@@ -630,7 +633,9 @@ fn requests_sent_before_a_client_leaves_are_handled() {
         drop(client);
     }
     let received: Vec<u64> = rx.iter().take(40).collect();
-    let expected: Vec<u64> = (0..10).flat_map(|r| (0..4).map(move |i| r * 10 + i)).collect();
+    let expected: Vec<u64> = (0..10)
+        .flat_map(|r| (0..4).map(move |i| r * 10 + i))
+        .collect();
     assert_eq!(received, expected);
     assert_eq!(manager.shutdown().handled(), 40);
 }

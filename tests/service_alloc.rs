@@ -57,7 +57,11 @@ impl Service for Echo {
 
 #[test]
 fn echo_round_trips_allocate_nothing() {
-    let (warm_up, measured) = if cfg!(miri) { (20, 50) } else { (10_000, 100_000) };
+    let (warm_up, measured) = if cfg!(miri) {
+        (20, 50)
+    } else {
+        (10_000, 100_000)
+    };
     // Park sleeps on every wait: the slow path (announce, fence, park, unpark) must not
     // allocate either, not only the spinning fast path.
     for strategy in [WaitStrategy::Adaptive, WaitStrategy::Park] {

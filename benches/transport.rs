@@ -1,0 +1,824 @@
+//! ringlink beside std's channels, crossbeam-channel and rtrb: the same workloads, run
+//! against each transport in turn (see `contenders/mod.rs` for the six of them).
+//!
+//! Benchmark ids are `group/<workload>/<transport>/<parameter>`:
+//!
+//! - `echo/{MsgOf, box MsgOf, MsgMf, box MsgMf}/<transport>/<N>`: one message in flight,
+//!   a partner thread receives it and sends it back; one iteration is one round trip.
+//!   `N` is the length of the message's `Vec<u8>` (1 B to 1 MiB); moving a message never
+//!   copies the bytes, so N should not matter, and `MsgMf` (the same `Vec` plus 100
+//!   scalar fields, about 650 bytes) shows what moving a large struct by value costs
+//!   against moving a `Box`.
+//! - `echo_clone/{clone MsgOf, …}/<transport>/<N>`: as `echo`, but each side sends a
+//!   clone and drops what it received: an allocation, a copy of N bytes and a free per
+//!   hop, so the cost grows with N.
+//! - `one_thread/<transport>/1000`: the service workload of the original experiment,
+//!   1000 messages (500 request/reply round trips of a `Box<u64>` that the server
+//!   increments) per iteration, through an echo partner on each transport and through a
+//!   `ringlink::service` echo service (`ringlink_service`).
+//! - `throughput/{u64, box MsgOf}/<transport>`: one-way stream through a channel of
+//!   capacity 1024, reported in elements per second; `box MsgOf` allocates a `Box` and
+//!   an 8-byte `Vec` per message on the sending thread and frees both on the receiving
+//!   one, so it measures the allocator as much as the transport.
+//! - `burst/<transport>/{1, 10, 100}`: bursts of that many `u64`, each followed by an
+//!   acknowledgement and a pause of 50 µs (not timed) that lets blocking receivers fall
+//!   asleep; the time reported is per element, wake-up included.
+//!
+//! Transports: `ringlink_ring` and `rtrb` busy-poll; `ringlink_mpsc` uses its default
+//! (adaptive) wait; `std_sync_channel`, `std_channel` and `crossbeam_bounded` block.
+//!
+//! The partner thread of each benchmark is spawned once, when the benchmark first runs
+//! (a filtered-out benchmark costs nothing), pinned to core 1 while the measuring thread
+//! is on core 0, and meets it at a barrier before any clock starts; it is joined when the
+//! benchmark ends, and what it received is checked then (count, order, contents).
+//! With one usable CPU (`taskset -c 0 cargo bench ...`) both threads share it and the
+//! busy-poll transports yield between polls instead of spinning through a scheduler tick
+//! per hop; their ids then end in `-yield`, so results from one core never compare
+//! against results from two.
+//!
+//! Run: `cargo bench --bench transport` (about 12 minutes on 2 cores), narrowed with a
+//! filter, e.g. `cargo bench --bench transport -- 'echo/box MsgOf/'` or `-- rtrb`.
+
+#[path = "contenders/mod.rs"]
+mod contenders;
+#[path = "support/mod.rs"]
+mod support;
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
+use criterion::{PlotConfiguration, Throughput};
+
+use contenders::{for_each, ForEach, Poll, Progress, Transport};
+use support::Partner;
+
+/// The lengths of the messages' `Vec<u8>`, as in the original experiment.
+const SIZES: [usize; 7] = [1, 4096, 65536, 131072, 262144, 524288, 1048576];
+
+/// The capacity of the streaming channels.
+const CAPACITY: usize = 1024;
+
+/// Round trips per iteration of `one_thread` (1000 messages).
+const ROUND_TRIPS: u64 = 500;
+
+/// The pause between two bursts: longer than any adaptive wait spins (ringlink 10 µs,
+/// crossbeam a few µs), so a blocking receiver is asleep when the next burst comes.
+const PAUSE: Duration = Duration::from_micros(50);
+
+/// How busy-poll transports wait here, said once on stderr.
+fn poll() -> Poll {
+    static SAID: Once = Once::new();
+    let cores = support::cores();
+    SAID.call_once(|| {
+        if support::two_cores() {
+            eprintln!(
+                "transport bench: {} usable CPUs; each benchmark's two threads are pinned to \
+                 CPUs {} and {}; busy-poll transports spin",
+                cores.len(),
+                cores[0].id,
+                cores[1].id
+            );
+        } else {
+            eprintln!(
+                "transport bench: ONE usable CPU: both threads share it, and the busy-poll \
+                 transports (ringlink_ring, rtrb) yield between polls (ids end in -yield)"
+            );
+        }
+    });
+    Poll::for_cores(support::two_cores())
+}
+
+/// Fails the benchmark when the partner thread went away early.
+fn partner_gone() -> ! {
+    panic!("the benchmark partner thread ended early")
+}
+
+// ---------------------------------------------------------------------------------
+// Messages
+
+/// A small struct that owns one heap buffer.
+#[derive(Clone, Debug, Default)]
+pub struct MsgOf {
+    pub v: Vec<u8>,
+}
+
+/// Declares `MsgMf`: the buffer of `MsgOf` plus ten groups of ten scalar fields.
+macro_rules! msg_mf {
+    ($([$a:ident, $b:ident, $c:ident, $d:ident, $e:ident,
+        $f:ident, $g:ident, $h:ident, $i:ident, $j:ident])*) => {
+        /// A message with many fields: `MsgOf`'s buffer plus 100 scalars, ten groups of
+        /// `u128, u64, u32, u16, u8, i128, i64, i32, i16, i8` (each field holds its width
+        /// in bits).
+        #[derive(Clone, Debug)]
+        pub struct MsgMf {
+            pub v: Vec<u8>,
+            $(
+                pub $a: u128, pub $b: u64, pub $c: u32, pub $d: u16, pub $e: u8,
+                pub $f: i128, pub $g: i64, pub $h: i32, pub $i: i16, pub $j: i8,
+            )*
+        }
+
+        impl MsgMf {
+            fn with(v: Vec<u8>) -> Self {
+                MsgMf {
+                    v,
+                    $(
+                        $a: 128, $b: 64, $c: 32, $d: 16, $e: 8,
+                        $f: 128, $g: 64, $h: 32, $i: 16, $j: 8,
+                    )*
+                }
+            }
+
+            /// Whether every scalar still holds its width.
+            fn scalars_intact(&self) -> bool {
+                true $(
+                    && self.$a == 128 && self.$b == 64 && self.$c == 32 && self.$d == 16
+                    && self.$e == 8 && self.$f == 128 && self.$g == 64 && self.$h == 32
+                    && self.$i == 16 && self.$j == 8
+                )*
+            }
+        }
+    };
+}
+
+msg_mf! {
+    [f0u128, f0u64, f0u32, f0u16, f0u8, f0i128, f0i64, f0i32, f0i16, f0i8]
+    [f1u128, f1u64, f1u32, f1u16, f1u8, f1i128, f1i64, f1i32, f1i16, f1i8]
+    [f2u128, f2u64, f2u32, f2u16, f2u8, f2i128, f2i64, f2i32, f2i16, f2i8]
+    [f3u128, f3u64, f3u32, f3u16, f3u8, f3i128, f3i64, f3i32, f3i16, f3i8]
+    [f4u128, f4u64, f4u32, f4u16, f4u8, f4i128, f4i64, f4i32, f4i16, f4i8]
+    [f5u128, f5u64, f5u32, f5u16, f5u8, f5i128, f5i64, f5i32, f5i16, f5i8]
+    [f6u128, f6u64, f6u32, f6u16, f6u8, f6i128, f6i64, f6i32, f6i16, f6i8]
+    [f7u128, f7u64, f7u32, f7u16, f7u8, f7i128, f7i64, f7i32, f7i16, f7i8]
+    [f8u128, f8u64, f8u32, f8u16, f8u8, f8i128, f8i64, f8i32, f8i16, f8i8]
+    [f9u128, f9u64, f9u32, f9u16, f9u8, f9i128, f9i64, f9i32, f9i16, f9i8]
+}
+
+/// The contents of a message of length `n`: byte `i` is `i mod 256`.
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| i as u8).collect()
+}
+
+fn is_pattern(v: &[u8], n: usize) -> bool {
+    v.len() == n && v.iter().enumerate().all(|(i, &byte)| byte == i as u8)
+}
+
+/// What an echo benchmark sends: `MsgOf` or `MsgMf`, by value or boxed.
+trait Payload: Clone + Send + 'static {
+    /// The name in the benchmark id (the original experiment's).
+    fn name() -> String;
+    fn make(n: usize) -> Self;
+    /// The message's buffer.
+    fn v(&self) -> &Vec<u8>;
+    /// Where the message's own storage is (the buffer, or the box): an echo that moves
+    /// the message must get back the very same one.
+    fn address(&self) -> usize;
+    /// Whether the message is whole: length, every byte, every field.
+    fn intact(&self, n: usize) -> bool;
+}
+
+impl Payload for MsgOf {
+    fn name() -> String {
+        "MsgOf".into()
+    }
+    fn make(n: usize) -> Self {
+        MsgOf { v: pattern(n) }
+    }
+    fn v(&self) -> &Vec<u8> {
+        &self.v
+    }
+    fn address(&self) -> usize {
+        self.v.as_ptr() as usize
+    }
+    fn intact(&self, n: usize) -> bool {
+        is_pattern(&self.v, n)
+    }
+}
+
+impl Payload for MsgMf {
+    fn name() -> String {
+        "MsgMf".into()
+    }
+    fn make(n: usize) -> Self {
+        MsgMf::with(pattern(n))
+    }
+    fn v(&self) -> &Vec<u8> {
+        &self.v
+    }
+    fn address(&self) -> usize {
+        self.v.as_ptr() as usize
+    }
+    fn intact(&self, n: usize) -> bool {
+        is_pattern(&self.v, n) && self.scalars_intact()
+    }
+}
+
+impl<M: Payload> Payload for Box<M> {
+    fn name() -> String {
+        format!("box {}", M::name())
+    }
+    fn make(n: usize) -> Self {
+        Box::new(M::make(n))
+    }
+    fn v(&self) -> &Vec<u8> {
+        (**self).v()
+    }
+    fn address(&self) -> usize {
+        &**self as *const M as usize
+    }
+    fn intact(&self, n: usize) -> bool {
+        (**self).intact(n)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// echo, echo_clone
+
+/// One echo benchmark: the measuring thread's ends of the two channels, the message,
+/// and the partner that sends back what it gets.
+struct Echo<X: Transport, M: Payload> {
+    tx: X::Tx<M>,
+    rx: X::Rx<M>,
+    msg: Option<M>,
+    n: usize,
+    clone: bool,
+    poll: Poll,
+    round_trips: u64,
+    partner: Partner<u64>,
+}
+
+impl<X: Transport, M: Payload> Echo<X, M> {
+    fn start(n: usize, clone: bool, poll: Poll) -> Self {
+        let (tx, mut partner_rx) = X::channel::<M>(1);
+        let (mut partner_tx, rx) = X::channel::<M>(1);
+        let (partner, ready) = Partner::spawn(move |ready| {
+            ready.wait();
+            let mut echoed = 0u64;
+            while let Some(msg) = X::recv(&mut partner_rx, poll) {
+                let reply = if clone { msg.clone() } else { msg };
+                X::send(&mut partner_tx, reply, poll);
+                echoed += 1;
+            }
+            echoed
+        });
+        let msg = M::make(n);
+        ready.wait();
+        Echo {
+            tx,
+            rx,
+            msg: Some(msg),
+            n,
+            clone,
+            poll,
+            round_trips: 0,
+            partner,
+        }
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let mut msg = self.msg.take().expect("the message is home between runs");
+        let address = msg.address();
+        let start = Instant::now();
+        for _ in 0..iters {
+            let out = if self.clone { msg.clone() } else { msg };
+            X::send(&mut self.tx, out, self.poll);
+            msg = X::recv(&mut self.rx, self.poll).unwrap_or_else(|| partner_gone());
+            // Cheap checks on every trip: a moved message comes back where it was, a
+            // cloned one as long as it was.
+            if self.clone {
+                assert_eq!(
+                    msg.v().len(),
+                    self.n,
+                    "{}: a clone came back short",
+                    X::NAME
+                );
+            } else {
+                assert_eq!(msg.address(), address, "{}: not the message sent", X::NAME);
+            }
+        }
+        let elapsed = start.elapsed();
+        self.round_trips += iters;
+        self.msg = Some(msg);
+        elapsed
+    }
+
+    /// Ends the partner and checks everything: as many echoes as round trips, and the
+    /// message whole.
+    fn finish(self) {
+        let Echo {
+            tx,
+            rx,
+            msg,
+            n,
+            round_trips,
+            partner,
+            ..
+        } = self;
+        drop(tx);
+        let echoed = partner.join();
+        drop(rx);
+        assert_eq!(echoed, round_trips, "{}: echoes lost or made up", X::NAME);
+        let msg = msg.expect("the message is home");
+        assert!(msg.intact(n), "{}: the message came back damaged", X::NAME);
+    }
+}
+
+/// Runs one echo benchmark on transport `X`.
+struct EchoEach<'a, 'c, M> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    n: usize,
+    clone: bool,
+    poll: Poll,
+    msg: PhantomData<M>,
+}
+
+impl<M: Payload> ForEach for EchoEach<'_, '_, M> {
+    fn run<X: Transport>(&mut self) {
+        let (n, clone, poll) = (self.n, self.clone, self.poll);
+        let name = if clone {
+            format!("clone {}", M::name())
+        } else {
+            M::name()
+        };
+        let id = BenchmarkId::new(format!("{name}/{}", X::label(poll)), n);
+        let mut rig: Option<Echo<X, M>> = None;
+        self.group.bench_function(id, |b| {
+            let rig = rig.get_or_insert_with(|| Echo::start(n, clone, poll));
+            b.iter_custom(|iters| rig.run(iters));
+        });
+        if let Some(rig) = rig {
+            rig.finish();
+        }
+    }
+}
+
+fn echo_group(c: &mut Criterion, group_name: &str, clone: bool) {
+    let poll = poll();
+    let mut group = c.benchmark_group(group_name);
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .plot_config(PlotConfiguration::default().summary_scale(criterion::AxisScale::Logarithmic));
+    for n in SIZES {
+        // Transports innermost, so that each is measured close in time to the others.
+        fn each<M: Payload>(
+            g: &mut BenchmarkGroup<'_, WallTime>,
+            n: usize,
+            clone: bool,
+            poll: Poll,
+        ) {
+            for_each(&mut EchoEach::<M> {
+                group: g,
+                n,
+                clone,
+                poll,
+                msg: PhantomData,
+            });
+        }
+        each::<MsgOf>(&mut group, n, clone, poll);
+        each::<Box<MsgOf>>(&mut group, n, clone, poll);
+        each::<MsgMf>(&mut group, n, clone, poll);
+        each::<Box<MsgMf>>(&mut group, n, clone, poll);
+    }
+    group.finish();
+}
+
+fn echo(c: &mut Criterion) {
+    echo_group(c, "echo", false);
+}
+
+fn echo_clone(c: &mut Criterion) {
+    echo_group(c, "echo_clone", true);
+}
+
+// ---------------------------------------------------------------------------------
+// one_thread
+
+/// 500 round trips of one `Box<u64>` that the partner increments.
+struct Pinger<X: Transport> {
+    tx: X::Tx<Box<u64>>,
+    rx: X::Rx<Box<u64>>,
+    msg: Option<Box<u64>>,
+    poll: Poll,
+    round_trips: u64,
+    partner: Partner<u64>,
+}
+
+impl<X: Transport> Pinger<X> {
+    fn start(poll: Poll) -> Self {
+        let (tx, mut partner_rx) = X::channel::<Box<u64>>(1);
+        let (mut partner_tx, rx) = X::channel::<Box<u64>>(1);
+        let (partner, ready) = Partner::spawn(move |ready| {
+            ready.wait();
+            let mut handled = 0u64;
+            while let Some(mut request) = X::recv(&mut partner_rx, poll) {
+                *request += 1;
+                X::send(&mut partner_tx, request, poll);
+                handled += 1;
+            }
+            handled
+        });
+        ready.wait();
+        Pinger {
+            tx,
+            rx,
+            msg: Some(Box::new(0)),
+            poll,
+            round_trips: 0,
+            partner,
+        }
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let mut msg = self.msg.take().expect("the message is home between runs");
+        let start = Instant::now();
+        for _ in 0..iters * ROUND_TRIPS {
+            let expected = *msg + 1;
+            X::send(&mut self.tx, msg, self.poll);
+            msg = X::recv(&mut self.rx, self.poll).unwrap_or_else(|| partner_gone());
+            assert_eq!(*msg, expected, "{}: reply out of order", X::NAME);
+        }
+        let elapsed = start.elapsed();
+        self.round_trips += iters * ROUND_TRIPS;
+        self.msg = Some(msg);
+        elapsed
+    }
+
+    fn finish(self) {
+        drop(self.tx);
+        let handled = self.partner.join();
+        assert_eq!(handled, self.round_trips, "{}: requests lost", X::NAME);
+        assert_eq!(self.msg.as_deref(), Some(&self.round_trips));
+    }
+}
+
+struct OneThreadEach<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    poll: Poll,
+}
+
+impl ForEach for OneThreadEach<'_, '_> {
+    fn run<X: Transport>(&mut self) {
+        let poll = self.poll;
+        let mut rig: Option<Pinger<X>> = None;
+        self.group
+            .bench_function(BenchmarkId::new(X::label(poll), 1000), |b| {
+                let rig = rig.get_or_insert_with(|| Pinger::start(poll));
+                b.iter_custom(|iters| rig.run(iters));
+            });
+        if let Some(rig) = rig {
+            rig.finish();
+        }
+    }
+}
+
+/// The server side of `one_thread/ringlink_service`: increments what it is sent.
+struct Increment;
+
+impl ringlink::service::Service for Increment {
+    type Request = u64;
+    type Response = u64;
+
+    fn started(&mut self) {
+        support::pin(1);
+    }
+
+    fn handle(&mut self, mut request: Box<u64>) -> Option<Box<u64>> {
+        *request += 1;
+        Some(request)
+    }
+}
+
+/// A ringlink service and one client of it, on the measuring thread.
+struct ServiceRig {
+    manager: ringlink::service::ServiceManager,
+    client: ringlink::service::Client<u64, u64>,
+    msg: Option<Box<u64>>,
+    calls: u64,
+}
+
+impl ServiceRig {
+    fn start() -> Self {
+        support::cores();
+        support::pin(0);
+        let mut manager = ringlink::service::ServiceManager::new();
+        let handle = manager
+            .start("increment", Increment)
+            .expect("the service starts");
+        let mut client = handle.connect().expect("the client connects");
+        // The first call returns once the server thread is pinned and serving.
+        let msg = client.call(Box::new(0)).expect("the service answers");
+        assert_eq!(*msg, 1);
+        ServiceRig {
+            manager,
+            client,
+            msg: Some(msg),
+            calls: 1,
+        }
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let mut msg = self.msg.take().expect("the message is home between runs");
+        let start = Instant::now();
+        for _ in 0..iters * ROUND_TRIPS {
+            let expected = *msg + 1;
+            msg = self.client.call(msg).expect("the service answers");
+            assert_eq!(*msg, expected, "ringlink_service: reply out of order");
+        }
+        let elapsed = start.elapsed();
+        self.calls += iters * ROUND_TRIPS;
+        self.msg = Some(msg);
+        elapsed
+    }
+
+    fn finish(self) {
+        drop(self.client);
+        let report = self.manager.shutdown();
+        assert!(report.is_clean(), "ringlink_service: {report}");
+        assert_eq!(
+            report.handled(),
+            self.calls,
+            "ringlink_service: requests lost"
+        );
+        assert_eq!(self.msg.as_deref(), Some(&self.calls));
+    }
+}
+
+fn one_thread(c: &mut Criterion) {
+    let poll = poll();
+    let mut group = c.benchmark_group("one_thread");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    for_each(&mut OneThreadEach {
+        group: &mut group,
+        poll,
+    });
+    let mut rig: Option<ServiceRig> = None;
+    group.bench_function(BenchmarkId::new("ringlink_service", 1000), |b| {
+        let rig = rig.get_or_insert_with(ServiceRig::start);
+        b.iter_custom(|iters| rig.run(iters));
+    });
+    if let Some(rig) = rig {
+        rig.finish();
+    }
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------
+// throughput
+
+/// What a throughput benchmark streams; each value carries its sequence number.
+trait Streamed: Send + 'static {
+    const NAME: &'static str;
+    fn make(seq: u64) -> Self;
+    fn seq(&self) -> u64;
+}
+
+impl Streamed for u64 {
+    const NAME: &'static str = "u64";
+    #[inline]
+    fn make(seq: u64) -> Self {
+        seq
+    }
+    #[inline]
+    fn seq(&self) -> u64 {
+        *self
+    }
+}
+
+impl Streamed for Box<MsgOf> {
+    const NAME: &'static str = "box MsgOf";
+    #[inline]
+    fn make(seq: u64) -> Self {
+        Box::new(MsgOf {
+            v: seq.to_le_bytes().to_vec(),
+        })
+    }
+    #[inline]
+    fn seq(&self) -> u64 {
+        u64::from_le_bytes(self.v[..].try_into().expect("8 bytes"))
+    }
+}
+
+/// One throughput benchmark: the sending end, and a partner that receives, checks the
+/// order and says how far it got.
+struct Stream<X: Transport, S: Streamed> {
+    tx: X::Tx<S>,
+    sent: u64,
+    progress: Arc<Progress>,
+    poll: Poll,
+    partner: Partner<u64>,
+}
+
+impl<X: Transport, S: Streamed> Stream<X, S> {
+    fn start(poll: Poll) -> Self {
+        let (tx, mut rx) = X::channel::<S>(CAPACITY);
+        let progress = Progress::new();
+        let theirs = progress.clone();
+        let (partner, ready) = Partner::spawn(move |ready| {
+            let _gone = theirs.guard();
+            ready.wait();
+            contenders::receive_sequence::<X, S>(&mut rx, &theirs, poll, S::seq)
+        });
+        ready.wait();
+        Stream {
+            tx,
+            sent: 0,
+            progress,
+            poll,
+            partner,
+        }
+    }
+
+    /// Sends `iters` values; the clock stops when the partner has received the last.
+    fn run(&mut self, iters: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..iters {
+            X::send(&mut self.tx, S::make(self.sent), self.poll);
+            self.sent += 1;
+        }
+        self.progress.wait_for(self.sent, self.poll);
+        start.elapsed()
+    }
+
+    fn finish(self) {
+        drop(self.tx);
+        let received = self.partner.join();
+        assert_eq!(received, self.sent, "{}: values lost", X::NAME);
+    }
+}
+
+struct StreamEach<'a, 'c, S> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    poll: Poll,
+    streamed: PhantomData<S>,
+}
+
+impl<S: Streamed> ForEach for StreamEach<'_, '_, S> {
+    fn run<X: Transport>(&mut self) {
+        let poll = self.poll;
+        let mut rig: Option<Stream<X, S>> = None;
+        self.group
+            .bench_function(BenchmarkId::new(S::NAME, X::label(poll)), |b| {
+                let rig = rig.get_or_insert_with(|| Stream::start(poll));
+                b.iter_custom(|iters| rig.run(iters));
+            });
+        if let Some(rig) = rig {
+            rig.finish();
+        }
+    }
+}
+
+fn throughput(c: &mut Criterion) {
+    let poll = poll();
+    let mut group = c.benchmark_group("throughput");
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for_each(&mut StreamEach::<u64> {
+        group: &mut group,
+        poll,
+        streamed: PhantomData,
+    });
+    for_each(&mut StreamEach::<Box<MsgOf>> {
+        group: &mut group,
+        poll,
+        streamed: PhantomData,
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------
+// burst
+
+/// One burst benchmark: bursts of `burst` values, each acknowledged by the partner once
+/// it has them all, with a pause between bursts.
+struct Burst<X: Transport> {
+    tx: X::Tx<u64>,
+    acks: X::Rx<u64>,
+    burst: u64,
+    sent: u64,
+    poll: Poll,
+    partner: Partner<u64>,
+}
+
+impl<X: Transport> Burst<X> {
+    fn start(burst: u64, poll: Poll) -> Self {
+        let (tx, mut rx) = X::channel::<u64>(CAPACITY);
+        let (mut ack_tx, acks) = X::channel::<u64>(1);
+        let (partner, ready) = Partner::spawn(move |ready| {
+            ready.wait();
+            let mut expected = 0;
+            loop {
+                for _ in 0..burst {
+                    match X::recv(&mut rx, poll) {
+                        Some(value) => {
+                            assert_eq!(value, expected, "{}: value out of order", X::NAME);
+                            expected += 1;
+                        }
+                        None => return expected,
+                    }
+                }
+                X::send(&mut ack_tx, expected, poll);
+            }
+        });
+        ready.wait();
+        Burst {
+            tx,
+            acks,
+            burst,
+            sent: 0,
+            poll,
+            partner,
+        }
+    }
+
+    /// Runs enough bursts for `iters` elements; returns the time of `iters` elements at
+    /// the average time per element, pauses not included.
+    fn run(&mut self, iters: u64) -> Duration {
+        let bursts = iters.div_ceil(self.burst);
+        let mut timed = Duration::ZERO;
+        for _ in 0..bursts {
+            self.pause();
+            let start = Instant::now();
+            for _ in 0..self.burst {
+                X::send(&mut self.tx, self.sent, self.poll);
+                self.sent += 1;
+            }
+            let ack = X::recv(&mut self.acks, self.poll).unwrap_or_else(|| partner_gone());
+            timed += start.elapsed();
+            assert_eq!(ack, self.sent, "{}: burst not received whole", X::NAME);
+        }
+        let elements = u128::from(bursts * self.burst);
+        Duration::from_nanos((timed.as_nanos() * u128::from(iters) / elements) as u64)
+    }
+
+    /// Waits `PAUSE`: spinning when the partner has a core of its own (this core stays
+    /// awake, the partner's wait strategy alone decides whether it sleeps), sleeping
+    /// when it needs ours.
+    fn pause(&self) {
+        if self.poll == Poll::Spin {
+            let until = Instant::now() + PAUSE;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::sleep(PAUSE);
+        }
+    }
+
+    fn finish(self) {
+        drop(self.tx);
+        let received = self.partner.join();
+        assert_eq!(received, self.sent, "{}: values lost", X::NAME);
+    }
+}
+
+struct BurstEach<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    burst: u64,
+    poll: Poll,
+}
+
+impl ForEach for BurstEach<'_, '_> {
+    fn run<X: Transport>(&mut self) {
+        let (burst, poll) = (self.burst, self.poll);
+        let mut rig: Option<Burst<X>> = None;
+        self.group
+            .bench_function(BenchmarkId::new(X::label(poll), burst), |b| {
+                let rig = rig.get_or_insert_with(|| Burst::start(burst, poll));
+                b.iter_custom(|iters| rig.run(iters));
+            });
+        if let Some(rig) = rig {
+            rig.finish();
+        }
+    }
+}
+
+fn burst(c: &mut Criterion) {
+    let poll = poll();
+    let mut group = c.benchmark_group("burst");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    for burst in [1, 10, 100] {
+        for_each(&mut BurstEach {
+            group: &mut group,
+            burst,
+            poll,
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, echo, echo_clone, one_thread, throughput, burst);
+criterion_main!(benches);
