@@ -10,7 +10,7 @@
 # in EXCEPTIONS below, each with its reason). The script exits non-zero when a mutant
 # that is not an exception survives, or when a mutant does not build or times out.
 #
-# Usage: .ci/loom-mutants.sh
+# Usage: .ci/loom-mutants.sh [test-harness args, e.g. --skip some_model]
 # Environment:
 #   MUTANTS_TARGET_DIR  cargo target dir shared by all mutant builds
 #                       (default: target/loom-mutants inside the repository)
@@ -21,6 +21,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${MUTANTS_TARGET_DIR:-$repo/target/loom-mutants}
 limit=${MUTANT_TIMEOUT:-900}
+harness_args=("$@")
 
 # Orderings that guard no data a model could observe, and why. An occurrence is an
 # exception when the function containing it (as printed in the table) matches the first
@@ -28,7 +29,7 @@ limit=${MUTANT_TIMEOUT:-900}
 EXCEPTIONS=(
   "Producer::is_abandoned|abandoned|the consumer publishes nothing the producer reads: on seeing the flag the producer learns only that the consumer is gone, and never touches a slot because of it"
   "<Consumer as Drop>::drop|abandoned|pairs only with Producer::is_abandoned (above); the slots the consumer hands back are published by its stores of head, not by this flag"
-  "Consumer::slots|Acquire|a count only: no slot is read on the strength of this load (pop, peek and pop_iter each load tail with Acquire themselves), and coherence alone keeps the count from going backwards"
+  "Consumer::slots|Acquire|a count only: no slot is read on the strength of this load (pop, peek and pop_iter each make their own Acquire load before reading a slot), and coherence alone keeps the count from going backwards"
 )
 
 exception_for() { # context code -> reason, or nothing
@@ -63,7 +64,8 @@ run_models() { # log file -> exit status: 0 pass, 1 a model failed, 2 build erro
     return 2
   fi
   local status=0
-  (cd "$work" && timeout "$limit" cargo test --release --test loom_ring) >>"$log" 2>&1 || status=$?
+  (cd "$work" && timeout "$limit" cargo test --release --test loom_ring -- "${harness_args[@]}") \
+    >>"$log" 2>&1 || status=$?
   case $status in
     0) return 0 ;;
     124) return 3 ;;

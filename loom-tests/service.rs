@@ -29,6 +29,11 @@ fn config(capacity: usize) -> ServiceConfig {
         .link_capacity(capacity)
 }
 
+/// Preemption bound 2 by default (`LOOM_MAX_PREEMPTIONS` overrides it). At 3, loom
+/// 0.7 reports deadlocks here that the memory model forbids: its `fence(SeqCst)` lets a
+/// relaxed load after the fence miss a store made before the other thread's earlier
+/// fence, once the location has a history of several stores, which the doorbell's
+/// `parked` flag has (see `loom_false_positive_store_buffering_with_history` below).
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
@@ -199,5 +204,49 @@ fn silence_planned_panics() {
                 print(info);
             }
         }));
+    });
+}
+
+/// Why the models run at preemption bound 2: at 3, loom 0.7 finds this outcome, which
+/// C++20 (and so Rust) forbids. The server announces itself twice (`parked` true, then
+/// false, then true, each announcement followed by a `SeqCst` fence and a look at
+/// `stop`); main sets `stop`, fences, and looks at `parked`. Let `Y2` be the server's
+/// second fence, `X` main's fence after setting `stop`. If `Y2` precedes `X` in the
+/// single total order of `SeqCst` fences, main's load must see the second `true` or a
+/// later store (there is none, unless main's own swap, which would then have returned
+/// `true`); if `X` precedes `Y2`, the server's load must see `stop`. Either way one side
+/// sees the other, yet loom reports neither. Ignored: run it with `--ignored` to see.
+#[test]
+#[ignore = "documents a loom false positive at preemption bound 3; fails by design"]
+fn loom_false_positive_store_buffering_with_history() {
+    use loom::sync::atomic::{fence, AtomicBool};
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let parked = Arc::new(AtomicBool::new(false));
+        let (server_stop, server_parked) = (stop.clone(), parked.clone());
+        let server = thread::spawn(move || {
+            server_parked.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            let _ = server_stop.load(Ordering::Relaxed);
+            server_parked.store(false, Ordering::Relaxed);
+            server_parked.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            server_stop.load(Ordering::Relaxed)
+        });
+        fence(Ordering::SeqCst);
+        let mut woke = false;
+        if parked.load(Ordering::Relaxed) {
+            woke = parked.swap(false, Ordering::Relaxed);
+        }
+        stop.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let saw_parked = parked.load(Ordering::Relaxed);
+        let saw_stop = server.join().unwrap();
+        assert!(
+            saw_parked || saw_stop || woke,
+            "a lost wake-up the model forbids"
+        );
     });
 }

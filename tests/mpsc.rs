@@ -800,8 +800,11 @@ fn error_types_have_std_derives() {
     let _ = format!("{:?}", SendError(Opaque));
     let _ = format!("{:?}", TrySendError::Full(Opaque));
     let _ = format!("{:?}", SendTimeoutError::Timeout(Opaque));
-    let result: Result<(), SendError<Opaque>> = Ok(());
-    result.unwrap(); // needs `SendError<T>: Debug` for any `T`
+    // `unwrap` needs the error to be `Debug`, whatever `T` is.
+    fn unwrappable<E: std::fmt::Debug>(_: &Result<(), E>) {}
+    unwrappable::<SendError<Opaque>>(&Ok(()));
+    unwrappable::<TrySendError<Opaque>>(&Ok(()));
+    unwrappable::<SendTimeoutError<Opaque>>(&Ok(()));
 }
 
 #[test]

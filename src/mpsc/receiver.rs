@@ -62,8 +62,12 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.recv_until(Deadline::Never)
-            .map_err(|_: RecvTimeoutError| RecvError)
+        match self.pop() {
+            Some(value) => Ok(value),
+            None => self
+                .recv_slow(Deadline::Never)
+                .map_err(|_: RecvTimeoutError| RecvError),
+        }
     }
 
     /// Receives a value if one is ready, without waiting.
@@ -86,10 +90,13 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.recv_until(Deadline::Now).map_err(|error| match error {
-            RecvTimeoutError::Timeout => TryRecvError::Empty,
-            RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
-        })
+        match self.pop() {
+            Some(value) => Ok(value),
+            None => self.recv_slow(Deadline::Now).map_err(|error| match error {
+                RecvTimeoutError::Timeout => TryRecvError::Empty,
+                RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
+            }),
+        }
     }
 
     /// Receives the next value, waiting at most `timeout` while the channel is empty.
@@ -112,7 +119,10 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(Duration::MAX), Err(RecvTimeoutError::Disconnected));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_until(Deadline::after(timeout))
+        match self.pop() {
+            Some(value) => Ok(value),
+            None => self.recv_slow(Deadline::after(timeout)),
+        }
     }
 
     /// Receives the next value, waiting at most until `deadline` while the channel is
@@ -133,7 +143,10 @@ impl<T> Receiver<T> {
     /// # drop(tx);
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.recv_until(Deadline::At(deadline))
+        match self.pop() {
+            Some(value) => Ok(value),
+            None => self.recv_slow(Deadline::At(deadline)),
+        }
     }
 
     /// An iterator that receives values with [`recv`](Receiver::recv): it waits for each,
@@ -168,45 +181,45 @@ impl<T> Receiver<T> {
         TryIter { receiver: self }
     }
 
-    #[inline]
-    fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+    /// The fast path: pops a value if one is ready, and wakes the sender if it sleeps.
+    /// `None` leaves the rest to the slow path (always on a rendezvous channel).
+    #[inline(always)]
+    fn pop(&self) -> Option<T> {
+        if self.rendezvous {
+            return None;
+        }
+        self.with_consumer(|consumer| {
+            let value = consumer.pop().ok()?;
+            self.shared.sender.notify();
+            Some(value)
+        })
+    }
+
+    /// Everything but the fast path: a rendezvous, or an empty buffer to wait on (for a
+    /// value, a disconnection, or the deadline).
+    #[inline(never)]
+    fn recv_slow(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         self.with_consumer(|consumer| {
             if self.rendezvous {
                 return rendezvous::recv(&self.shared, consumer, deadline);
             }
-            match consumer.pop() {
-                Ok(value) => {
+            let outcome = match deadline.blocking() {
+                None => poll_value(consumer),
+                Some(deadline) => {
+                    self.shared
+                        .receiver
+                        .wait_until(self.shared.strategy, deadline, || poll_value(consumer))
+                }
+            };
+            match outcome {
+                Some(Ok(value)) => {
                     self.shared.sender.notify();
                     Ok(value)
                 }
-                Err(_) => self.recv_empty(consumer, deadline),
+                Some(Err(RecvError)) => Err(RecvTimeoutError::Disconnected),
+                None => Err(RecvTimeoutError::Timeout),
             }
         })
-    }
-
-    /// The ring was empty: wait for a value (or a disconnection, or the deadline).
-    #[inline(never)]
-    fn recv_empty(
-        &self,
-        consumer: &mut Consumer<T>,
-        deadline: Deadline,
-    ) -> Result<T, RecvTimeoutError> {
-        let outcome = match deadline.blocking() {
-            None => poll_value(consumer),
-            Some(deadline) => {
-                self.shared
-                    .receiver
-                    .wait_until(self.shared.strategy, deadline, || poll_value(consumer))
-            }
-        };
-        match outcome {
-            Some(Ok(value)) => {
-                self.shared.sender.notify();
-                Ok(value)
-            }
-            Some(Err(RecvError)) => Err(RecvTimeoutError::Disconnected),
-            None => Err(RecvTimeoutError::Timeout),
-        }
     }
 
     #[inline(always)]

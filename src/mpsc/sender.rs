@@ -66,12 +66,16 @@ impl<T> SyncSender<T> {
     /// ```
     #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.send_until(value, Deadline::Never)
-            .map_err(|error| match error {
-                SendTimeoutError::Timeout(value) | SendTimeoutError::Disconnected(value) => {
-                    SendError(value)
-                }
-            })
+        match self.push(value) {
+            Ok(()) => Ok(()),
+            Err(value) => {
+                self.send_slow(value, Deadline::Never)
+                    .map_err(|error| match error {
+                        SendTimeoutError::Timeout(value)
+                        | SendTimeoutError::Disconnected(value) => SendError(value),
+                    })
+            }
+        }
     }
 
     /// Sends a value if that needs no waiting.
@@ -92,11 +96,15 @@ impl<T> SyncSender<T> {
     /// ```
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.send_until(value, Deadline::Now)
-            .map_err(|error| match error {
-                SendTimeoutError::Timeout(value) => TrySendError::Full(value),
-                SendTimeoutError::Disconnected(value) => TrySendError::Disconnected(value),
-            })
+        match self.push(value) {
+            Ok(()) => Ok(()),
+            Err(value) => self
+                .send_slow(value, Deadline::Now)
+                .map_err(|error| match error {
+                    SendTimeoutError::Timeout(value) => TrySendError::Full(value),
+                    SendTimeoutError::Disconnected(value) => TrySendError::Disconnected(value),
+                }),
+        }
     }
 
     /// Sends a value, waiting at most `timeout` while the buffer is full (on a
@@ -121,68 +129,75 @@ impl<T> SyncSender<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_until(value, Deadline::after(timeout))
+        match self.push(value) {
+            Ok(()) => Ok(()),
+            Err(value) => self.send_slow(value, Deadline::after(timeout)),
+        }
     }
 
-    #[inline]
-    fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+    /// The fast path: pushes the value if the buffer has room and the receiver is there,
+    /// and wakes the receiver if it sleeps. Hands the value back for the slow path
+    /// otherwise (and always on a rendezvous channel).
+    #[inline(always)]
+    fn push(&self, value: T) -> Result<(), T> {
+        if self.rendezvous {
+            return Err(value);
+        }
         self.with_producer(|producer| {
-            if self.rendezvous {
-                return rendezvous::send(&self.shared, producer, value, deadline);
-            }
             if producer.is_abandoned() {
-                return Err(SendTimeoutError::Disconnected(value));
+                return Err(value);
             }
             match producer.push(value) {
                 Ok(()) => {
                     self.shared.receiver.notify();
                     Ok(())
                 }
-                Err(PushError::Full(value)) => self.send_full(producer, value, deadline),
+                Err(PushError::Full(value)) => Err(value),
             }
         })
     }
 
-    /// The buffer was full: wait for a free slot (or a disconnection, or the deadline).
+    /// Everything but the fast path: a rendezvous, a disconnection, or a full buffer to
+    /// wait on (for a free slot, a disconnection, or the deadline).
     #[inline(never)]
-    fn send_full(
-        &self,
-        producer: &mut Producer<T>,
-        mut value: T,
-        deadline: Deadline,
-    ) -> Result<(), SendTimeoutError<T>> {
-        let Some(deadline) = deadline.blocking() else {
-            return Err(SendTimeoutError::Timeout(value));
-        };
-        loop {
-            let ready = self
-                .shared
-                .sender
-                .wait_until(self.shared.strategy, deadline, || {
-                    // Free slots first: the receiver's drop marks the ring abandoned
-                    // before it drains it, so a slot freed by the drain comes with the
-                    // mark, and a send blocked until then fails as it should.
-                    let free = producer.slots() > 0;
-                    if producer.is_abandoned() {
-                        Some(false)
-                    } else {
-                        free.then_some(true)
-                    }
-                });
-            match ready {
-                None => return Err(SendTimeoutError::Timeout(value)),
-                Some(false) => return Err(SendTimeoutError::Disconnected(value)),
-                // Only the receiver changes the free slots, and only upwards: this push
-                // finds the slot just seen. The loop is for form's sake.
-                Some(true) => match producer.push(value) {
+    fn send_slow(&self, mut value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        self.with_producer(|producer| {
+            if self.rendezvous {
+                return rendezvous::send(&self.shared, producer, value, deadline);
+            }
+            loop {
+                if producer.is_abandoned() {
+                    return Err(SendTimeoutError::Disconnected(value));
+                }
+                // The fast path found the buffer full, but the receiver may have made room
+                // since; `try_send` must not fail then.
+                value = match producer.push(value) {
                     Ok(()) => {
                         self.shared.receiver.notify();
                         return Ok(());
                     }
-                    Err(PushError::Full(back)) => value = back,
-                },
+                    Err(PushError::Full(value)) => value,
+                };
+                let Some(deadline) = deadline.blocking() else {
+                    return Err(SendTimeoutError::Timeout(value));
+                };
+                let ready = self
+                    .shared
+                    .sender
+                    .wait_until(self.shared.strategy, deadline, || {
+                        // Free slots first: the receiver's drop marks the ring abandoned
+                        // before it drains it, so a slot freed by the drain comes with the
+                        // mark, and a send blocked until then fails as it should.
+                        let free = producer.slots() > 0;
+                        (free || producer.is_abandoned()).then_some(())
+                    });
+                if ready.is_none() {
+                    return Err(SendTimeoutError::Timeout(value));
+                }
+                // Loop: the disconnection check comes first, then the push, which finds
+                // the slot just seen (only the receiver changes free slots, upwards).
             }
-        }
+        })
     }
 
     #[inline(always)]

@@ -90,7 +90,12 @@ impl<T> Consumer<T> {
     /// assert!(consumer.is_empty());
     /// ```
     pub fn pop_iter(&mut self) -> PopIter<'_, T> {
-        let end = self.load_tail();
+        let tail = self.load_tail();
+        // A `tail` behind `head` (as in `slots`, `pop` may have gone ahead by `seq`) means
+        // nothing is ready; taken as is, it would send the iterator through the slots
+        // beyond `tail`, which hold no values.
+        let behind = tail.wrapping_sub(self.head) > self.capacity();
+        let end = if behind { self.head } else { tail };
         PopIter {
             start: self.head,
             end,

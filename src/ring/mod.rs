@@ -488,10 +488,19 @@ impl<T> Consumer<T> {
     /// assert_eq!(consumer.slots(), 2);
     /// ```
     pub fn slots(&self) -> usize {
-        self.ring
+        let ready = self
+            .ring
             .tail
             .load(Ordering::Acquire)
-            .wrapping_sub(self.head)
+            .wrapping_sub(self.head);
+        // `pop` goes by `seq`, so `head` may be ahead of the `tail` this thread sees yet
+        // (the producer stores `seq` first): that `tail` says nothing is ready, not
+        // `usize::MAX`.
+        if ready > self.capacity {
+            0
+        } else {
+            ready
+        }
     }
 
     /// Whether a pop would fail right now.

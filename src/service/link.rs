@@ -167,6 +167,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         }
         match self.requests.push(request) {
             Ok(()) => {
+                // After the push: a server going to sleep sees the request or is woken.
                 self.server.0.doorbell.notify();
                 Ok(())
             }
@@ -197,7 +198,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         // Waiting without a deadline ends only with an answer.
         let sent = sent.unwrap_or_else(|| Err(SendError(request.take().expect("kept"))));
         if sent.is_ok() {
-            self.server.0.doorbell.notify();
+            self.server.0.doorbell.notify(); // after the push, as in `send`
         }
         sent
     }
@@ -235,7 +236,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         }
         match self.requests.push(request) {
             Ok(()) => {
-                self.server.0.doorbell.notify();
+                self.server.0.doorbell.notify(); // after the push, as in `send`
                 Ok(())
             }
             Err(PushError::Full(request)) => Err(TrySendError::Full(request)),

@@ -177,7 +177,8 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
             registry.joining.push(server_half);
             self.shared.joining.store(true, Ordering::Relaxed);
         }
-        // A rare event, not followed by a request: the strong fence.
+        // After queueing the link: a server going to sleep sees it or is woken. A rare
+        // event, not followed by a request: the strong fence.
         self.shared.doorbell.notify_strong();
         Ok(client)
     }
@@ -207,7 +208,8 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
     /// ```
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        // A rare event, not followed by a request: the strong fence.
+        // After the flag: a server going to sleep sees it or is woken. A rare event,
+        // not followed by a request: the strong fence.
         self.shared.doorbell.notify_strong();
     }
 
