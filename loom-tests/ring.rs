@@ -1,6 +1,7 @@
 #![cfg(loom)]
-//! loom models of the SPSC ring: every interleaving, and every value a `Relaxed`-free
-//! memory model lets an atomic load return, of small runs of the real ring code.
+//! loom models of the SPSC ring: small runs of the real ring code, explored in every
+//! interleaving (up to a preemption bound) and with the stale values the C++11 memory
+//! model lets each atomic load return (within loom's limits).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_ring`.
 //!
@@ -22,9 +23,8 @@ use ringlink::ring::{Consumer, PopError, Producer, PushError, RingBuffer};
 /// Runs `f` under loom with a preemption bound of 5, unless `LOOM_MAX_PREEMPTIONS` sets
 /// one.
 ///
-/// Two preemptions already find every weakened ordering that `.ci/loom-mutants.sh`
-/// tries; 5 explores far more and still takes seconds, where an unbounded search of the
-/// models with retry loops takes more than ten minutes.
+/// With 5, every model takes seconds and `.ci/loom-mutants.sh` finds each guarding
+/// ordering needed; a search with a bound of 20 did not finish in ten minutes.
 fn model<F>(f: F)
 where
     F: Fn() + Sync + Send + 'static,
@@ -306,7 +306,8 @@ fn abandonment_is_seen_by_slots_and_peek() {
 }
 
 /// A value that counts its drops; `id` lets a double drop of one value be told from a
-/// leak of another.
+/// leak of another. The counters are std atomics: they are read only after both threads
+/// are joined, so loom need not model them.
 struct Counted {
     drops: StdArc<[StdAtomicUsize; 4]>,
     id: usize,

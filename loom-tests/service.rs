@@ -3,8 +3,9 @@
 //! the real client half and the real stop, with `sync.rs` swapped to loom.
 //!
 //! A lost wake-up shows up as a deadlock: loom reports it when every thread is parked.
-//! The server sleeps on one doorbell that clients ring after pushing a request, that
-//! `connect` rings after queueing a link, and that `stop` rings after setting its flag;
+//! The server sleeps on one doorbell that clients ring after pushing a request (also
+//! the first one on a link that it has not taken yet) and that `stop` rings after
+//! setting its flag;
 //! a client sleeps on its own parker, which the server wakes after pushing a reply or
 //! making room, and when it closes the link. Each model exercises some of these while
 //! the other side may be going to sleep.
@@ -18,7 +19,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use ringlink::service::{
-    CallError, Outcome, RecvError, Server, Service, ServiceConfig, WaitStrategy,
+    CallError, Outcome, RecvError, Server, Service, ServiceConfig, TryRecvError, WaitStrategy,
 };
 
 /// Links of `capacity` that park at once: the models are about the parking handshakes
@@ -85,8 +86,8 @@ fn a_request_wakes_a_sleeping_server_and_the_reply_a_sleeping_client() {
     });
 }
 
-/// A link made while the server sleeps (with no link at all) must reach it: the
-/// registration rings the doorbell.
+/// A link made while the server sleeps (with no link at all) must reach it: its first
+/// request rings the doorbell, and the server's last look sees the link waiting.
 #[test]
 fn a_new_link_reaches_a_sleeping_server() {
     model(|| {
@@ -136,6 +137,37 @@ fn stop_racing_with_a_call_loses_nothing() {
         let report = server.join().unwrap();
         let answered = caller.join().unwrap();
         assert_eq!(report.handled(), u64::from(answered));
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+    });
+}
+
+/// A reply pushed just before the service stops is still received: the server drops
+/// its end of the reply ring after its last push, and a client that sees the end gone
+/// looks once more and finds the reply. The client polls with `try_recv`, which (unlike
+/// a parked `recv`) runs no fence that would hand it the server's writes anyway.
+#[test]
+fn a_reply_sent_before_the_stop_is_received() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let server = Server::with_config("echo", Echo, config(1));
+        let echo = server.handle();
+        let mut client = echo.connect().unwrap();
+        client.send(Box::new(Counted(drops.clone()))).unwrap();
+        let thread = thread::spawn(move || server.run());
+        echo.stop(); // races with the server taking the request
+        let answered = loop {
+            match client.try_recv() {
+                Ok(reply) => {
+                    drop(reply);
+                    break true;
+                }
+                Err(TryRecvError::Disconnected) => break false,
+                Err(TryRecvError::Empty) => thread::yield_now(),
+            }
+        };
+        let report = thread.join().unwrap();
+        assert_eq!(report.handled(), u64::from(answered));
+        drop(client);
         assert_eq!(drops.load(Ordering::Relaxed), 1);
     });
 }

@@ -160,8 +160,15 @@ impl Parker {
             WaitStrategy::Park => self.park_until(deadline, poll),
             WaitStrategy::Adaptive => {
                 if spinning_helps() {
-                    let start = Instant::now();
-                    let spin_until = start + SPIN_FOR;
+                    // Most waits of an active pair end within a few polls: look at the
+                    // clock only after those.
+                    for _ in 0..POLLS_PER_CLOCK {
+                        if let Some(ready) = poll() {
+                            return Some(ready);
+                        }
+                        spin_loop();
+                    }
+                    let spin_until = Instant::now() + SPIN_FOR;
                     let spin_until = deadline.map_or(spin_until, |d| d.min(spin_until));
                     if let Some(ready) = poll_until(Some(spin_until), &mut poll, spin_loop) {
                         return Some(ready);

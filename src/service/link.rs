@@ -3,7 +3,9 @@
 //!
 //! Who wakes whom:
 //! - the client rings the service's doorbell after each request it pushes, after each
-//!   reply it pops (the server may hold a reply waiting for room), and when it goes;
+//!   reply it pops (the server may hold a reply waiting for room), and when it goes
+//!   (a new link needs no ring of its own: the server has nothing to do on it before
+//!   its first request);
 //! - the server wakes the client's parker after each batch in which it took a request or
 //!   pushed a reply, and when it closes the link (after dropping its ring ends).
 //!

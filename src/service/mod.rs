@@ -61,7 +61,7 @@
 //! spins a few microseconds while traffic is likely to follow, then sleeps, so an idle
 //! service uses no CPU. A client waiting for a reply waits the same way on a parking
 //! slot of its own. New links reach a running server through a small registration queue
-//! that it looks at once per round.
+//! that it looks at once per round, and in its last look before sleeping.
 //!
 //! A reply that does not fit in a full reply ring waits inside the server, which then
 //! takes no more requests from that link until the client makes room: a client that

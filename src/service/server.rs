@@ -19,8 +19,7 @@ pub(super) struct Shared<Req: ?Sized, Resp: ?Sized> {
     pub(super) name: String,
     pub(super) config: ServiceConfig,
     /// Where the server sleeps when every link is idle. Rung by clients after each
-    /// request pushed and reply popped and when they go, by `connect` after queueing a
-    /// link, and by `stop`.
+    /// request pushed and reply popped and when they go, and by `stop`.
     pub(super) doorbell: Parker,
     /// Set once, by `stop` or by the server when it ends. Read by the server before
     /// each request and in its last look before sleeping. `Relaxed`: it publishes no
@@ -29,7 +28,8 @@ pub(super) struct Shared<Req: ?Sized, Resp: ?Sized> {
     /// Set (under the `registry` lock) when `registry.joining` holds links the server has
     /// not taken yet; cleared by the server under the same lock. Lets the server look
     /// for new links once per round without taking the lock. `Relaxed`: the lock orders
-    /// the links themselves.
+    /// the links themselves, and the ring of the doorbell after a client's first request
+    /// orders the flag with the server's sleep.
     joining: AtomicBool,
     registry: Mutex<Registry<Req, Resp>>,
     /// Requests handled so far, published by the server after each busy round, for
@@ -139,7 +139,8 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
     }
 
     /// Connects a new client: makes a duplex link and hands its server half to the
-    /// running server, which takes it in its next round (without stopping).
+    /// running server, which takes it in its next round (without stopping), at the
+    /// latest when the client's first request wakes it.
     ///
     /// Fails with [`ConnectError::Stopped`] once the service has stopped or been asked
     /// to. A client connected just before the service stops finds its link
@@ -177,9 +178,9 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
             registry.joining.push(server_half);
             self.shared.joining.store(true, Ordering::Relaxed);
         }
-        // After queueing the link: a server going to sleep sees it or is woken. A rare
-        // event, not followed by a request: the strong fence.
-        self.shared.doorbell.notify_strong();
+        // No ring of the doorbell: a sleeping server has nothing to do on this link until
+        // the client sends (or goes), which rings it; its last look before sleeping
+        // checks `joining`, so it then takes the link in that round.
         Ok(client)
     }
 
