@@ -162,7 +162,7 @@ check "loom heavy_fence (the sleeper's StoreLoad) removed" src/sync.rs \
     }' \
 '    pub(crate) fn heavy_fence() {}'
 
-check "notify_strong fence (connect, stop, link close) removed" src/wait.rs \
+check "notify_strong fence (stop, link close, client drop) removed" src/wait.rs \
 '        fence(Ordering::SeqCst);
         if self.parked.load(Ordering::Relaxed) {' \
 '        if self.parked.load(Ordering::Relaxed) {'

@@ -442,13 +442,25 @@ fn a_blocked_send_is_woken_when_room_is_made() {
 #[test]
 fn shutdown_wakes_clients_blocked_in_recv_and_call() {
     for strategy in STRATEGIES {
+        /// Answers nothing, but says when it takes a request.
+        struct Taker(std_mpsc::Sender<()>);
+        impl Service for Taker {
+            type Request = u64;
+            type Response = u64;
+            fn handle(&mut self, _: Box<u64>) -> Option<Box<u64>> {
+                self.0.send(()).unwrap();
+                None
+            }
+        }
+        let (taken_tx, taken) = std_mpsc::channel();
         let mut manager = ServiceManager::with_config(config(strategy));
-        let silent = manager.start("silent", Silent).unwrap();
+        let silent = manager.start("silent", Taker(taken_tx)).unwrap();
         let mut receiver = silent.connect().unwrap();
         let mut caller = silent.connect().unwrap();
         let recv = thread::spawn(move || receiver.recv());
         let call = thread::spawn(move || caller.call(Box::new(1)).map(|reply| *reply));
-        thread::sleep(GRACE);
+        taken.recv().unwrap(); // the call's request was sent and handled (no reply)
+        thread::sleep(GRACE); // both are waiting now, likely asleep
         let report = manager.shutdown();
         assert_eq!(recv.join().unwrap(), Err(RecvError));
         assert!(matches!(call.join().unwrap(), Err(CallError::NoReply)));
@@ -502,7 +514,15 @@ fn a_panicking_handler_stops_only_its_service() {
 
         // The other service goes on.
         assert_eq!(*bystander.call(Box::new(7)).unwrap(), 7);
-        let snapshot = manager.report();
+        // The fragile service's thread ends soon after it disconnects its clients; until
+        // then the snapshot says it runs.
+        let snapshot = loop {
+            let snapshot = manager.report();
+            if snapshot.service("fragile").unwrap().outcome() != &Outcome::Running {
+                break snapshot;
+            }
+            thread::yield_now();
+        };
         assert_eq!(
             snapshot.service("echo").unwrap().outcome(),
             &Outcome::Running
@@ -586,7 +606,8 @@ fn shutdown_timeout_reports_services_that_do_not_stop() {
     manager.start("echo", Echo).unwrap();
     client.send(Box::new(1)).unwrap();
     assert_eq!(taken.recv(), Ok(1));
-    let report = manager.shutdown_timeout(GRACE);
+    // Long enough for "echo" to stop on a slow or loaded machine; "stuck" cannot.
+    let report = manager.shutdown_timeout(Duration::from_secs(if cfg!(miri) { 10 } else { 1 }));
     assert_eq!(
         report.service("stuck").unwrap().outcome(),
         &Outcome::DidNotStop

@@ -15,6 +15,18 @@ use crate::sync::{Arc, UnsafeCell};
 /// `Sync` (it is `Send` when `T` is, so it may move to another thread). Dropping it
 /// disconnects the channel; the receiver still gets what was sent before.
 ///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// let (tx, rx) = ringlink::mpsc::sync_channel(8);
+/// let producer = std::thread::spawn(move || {
+///     for i in 0..3 {
+///         tx.send(i).unwrap();
+///     }
+/// }); // `tx` is dropped with the thread
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+/// producer.join().unwrap();
+/// ```
+///
 /// ```compile_fail
 /// let (tx, _rx) = ringlink::mpsc::sync_channel::<u8>(1);
 /// let second_producer = tx.clone(); // single producer: `SyncSender` is not `Clone`

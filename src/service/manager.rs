@@ -293,9 +293,11 @@ impl ServiceManager {
         Some(entry.join())
     }
 
-    /// What every service has done so far, without stopping any: those still serving
-    /// are reported [`Running`](Outcome::Running) (with the requests handled up to
-    /// their last busy round), those that ended with their final report.
+    /// What every service has done so far, without stopping any: those whose thread
+    /// has not ended yet are reported [`Running`](Outcome::Running) (with the requests
+    /// handled up to their last busy round), those whose thread has ended with their
+    /// final report. A service that has just disconnected its clients (stopped, or
+    /// panicked) may still be reported running for a moment, until its thread ends.
     ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
