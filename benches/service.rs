@@ -96,23 +96,24 @@ fn ringlink_services(c: &mut Criterion) {
     }));
 
     let mut verified = false;
-    c.benchmark_group("one_thread").bench_function("1000/ringlink_services", |b| {
-        b.iter_custom(|iters| {
-            let mut order = run.take().expect("the order is home");
-            let start = Instant::now();
-            for _ in 0..iters {
-                order = main_link.call(order).expect("the pinger answers");
-            }
-            let elapsed = start.elapsed();
-            if !verified {
-                assert_eq!(order.done, BOUNCES, "bounces counted by the client");
-                verified = true;
-            }
-            black_box(&order);
-            run = Some(order);
-            elapsed
-        })
-    });
+    c.benchmark_group("one_thread")
+        .bench_function("1000/ringlink_services", |b| {
+            b.iter_custom(|iters| {
+                let mut order = run.take().expect("the order is home");
+                let start = Instant::now();
+                for _ in 0..iters {
+                    order = main_link.call(order).expect("the pinger answers");
+                }
+                let elapsed = start.elapsed();
+                if !verified {
+                    assert_eq!(order.done, BOUNCES, "bounces counted by the client");
+                    verified = true;
+                }
+                black_box(&order);
+                run = Some(order);
+                elapsed
+            })
+        });
     drop(main_link);
     let report = manager.shutdown();
     assert!(report.is_clean(), "{report}");
@@ -182,22 +183,23 @@ fn std_mpsc_services(c: &mut Criterion) {
     };
 
     let mut verified = false;
-    c.benchmark_group("one_thread").bench_function("1000/std_mpsc_services", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            let mut done = 0;
-            for _ in 0..iters {
-                to_client.send(Message::Run(BOUNCES)).unwrap();
-                done = main_inbox.recv().unwrap();
-            }
-            let elapsed = start.elapsed();
-            if !verified {
-                assert_eq!(done, BOUNCES, "bounces counted by the client");
-                verified = true;
-            }
-            elapsed
-        })
-    });
+    c.benchmark_group("one_thread")
+        .bench_function("1000/std_mpsc_services", |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                let mut done = 0;
+                for _ in 0..iters {
+                    to_client.send(Message::Run(BOUNCES)).unwrap();
+                    done = main_inbox.recv().unwrap();
+                }
+                let elapsed = start.elapsed();
+                if !verified {
+                    assert_eq!(done, BOUNCES, "bounces counted by the client");
+                    verified = true;
+                }
+                elapsed
+            })
+        });
     // In-band stop, as the original did: behind whatever is queued.
     to_client.send(Message::Stop).unwrap();
     to_server.send(Message::Stop).unwrap();

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
-use criterion::{PlotConfiguration, Throughput};
+use criterion::{PlotConfiguration, SamplingMode, Throughput};
 
 use contenders::{for_each, ForEach, Poll, Progress, Transport};
 use support::Partner;
@@ -551,8 +551,12 @@ impl ServiceRig {
 fn one_thread(c: &mut Criterion) {
     let poll = poll();
     let mut group = c.benchmark_group("one_thread");
+    // An iteration is 500 round trips: milliseconds for a blocking transport, and far
+    // more when other processes compete for the CPUs; flat sampling with 10 samples
+    // keeps such a benchmark to about ten iterations.
     group
-        .sample_size(20)
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(1500));
     for_each(&mut OneThreadEach {

@@ -1,8 +1,8 @@
 //! One command, one table: ringlink beside `std::sync::mpsc`, crossbeam-channel and rtrb.
 //!
 //! ```text
-//! cargo run --release --example compare            # about 15 s
-//! cargo run --release --example compare -- --quick # fewer runs, about 5 s
+//! cargo run --release --example compare            # 10 to 20 s
+//! cargo run --release --example compare -- --quick # fewer runs, 3 to 6 s
 //! cargo run --release --example compare -- --json  # the same figures as JSON on stdout
 //! ```
 //!
@@ -893,7 +893,7 @@ impl Report {
         write!(
             o,
             "\"machine\":{{\"usable_cpus\":{},\"cpu_ids\":[{}],\"model\":{},\"virtualised\":{},\
-             \"available_parallelism\":{},\"pinned\":{}}},",
+             \"available_parallelism\":{},\"description\":{}}},",
             m.cpus.len(),
             m.cpus
                 .iter()

@@ -86,7 +86,9 @@ impl<T> Consumer<T> {
     /// producer.push_iter(0..5);
     /// let firsts: Vec<i32> = consumer.pop_iter().take(3).collect();
     /// assert_eq!(firsts, [0, 1, 2]);
-    /// assert_eq!(consumer.pop_iter().len(), 2);
+    /// let rest = consumer.pop_iter();
+    /// assert_eq!(rest.len(), 2);
+    /// assert_eq!(rest.sum::<i32>(), 3 + 4);
     /// assert!(consumer.is_empty());
     /// ```
     pub fn pop_iter(&mut self) -> PopIter<'_, T> {
