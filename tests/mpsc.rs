@@ -117,7 +117,8 @@ fn blocking_sends_up_to_bound_need_no_receiver() {
 
 #[test]
 fn values_arrive_in_order_with_every_strategy() {
-    let count = if cfg!(miri) { 50 } else { 20_000 };
+    // Modest: busy strategies crawl when the machine has fewer free CPUs than threads.
+    let count = if cfg!(miri) { 50 } else { 5_000 };
     for strategy in STRATEGIES {
         for bound in [0, 1, 3, 64] {
             let count = if bound == 0 { count / 10 } else { count };
@@ -429,7 +430,6 @@ fn a_blocked_send_wakes_when_the_receiver_goes() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "miri does not unwind across threads cheaply")]
 fn a_panic_on_the_sending_thread_disconnects() {
     let (tx, rx) = sync_channel::<u32>(2);
     let blocked = thread::spawn(move || rx.recv());
@@ -450,7 +450,6 @@ fn a_panic_on_the_sending_thread_disconnects() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "miri does not unwind across threads cheaply")]
 fn a_panic_on_the_receiving_thread_disconnects() {
     let (tx, rx) = sync_channel::<u32>(1);
     tx.send(1).unwrap();
