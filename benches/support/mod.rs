@@ -48,7 +48,9 @@ impl<R: Send + 'static> Partner<R> {
 
     /// Waits for the partner to finish and returns what it returned.
     pub fn join(self) -> R {
-        self.handle.join().expect("benchmark partner thread panicked")
+        self.handle
+            .join()
+            .expect("benchmark partner thread panicked")
     }
 }
 
