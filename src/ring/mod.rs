@@ -474,9 +474,11 @@ impl<T> Consumer<T> {
         Some(slot.value.with(|p| unsafe { (*p).assume_init_ref() }))
     }
 
-    /// The number of values ready to pop.
+    /// The number of values ready to pop: a lower bound.
     ///
-    /// The producer may push more at any moment, never fewer.
+    /// The producer may push more at any moment, never fewer. The count comes from
+    /// `tail`, which the producer stores just after the slot's own mark, so for an
+    /// instant `pop` may already see a value that this count does not include yet.
     ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
