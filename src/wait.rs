@@ -36,7 +36,7 @@ use crate::sync::{heavy_fence, light_fence};
 /// |---|---|---|---|
 /// | [`Adaptive`](WaitStrategy::Adaptive) (default) | spins a few µs (yields a few times on one CPU), then sleeps | at once while it spins; after an OS wake-up (tens of µs) once asleep | almost always |
 /// | [`Spin`](WaitStrategy::Spin) | keeps a CPU busy | at once | each thread has a CPU of its own and latency is everything |
-/// | [`Yield`](WaitStrategy::Yield) | keeps a CPU busy, but lets other threads run | after a trip through the scheduler | threads share CPUs and wait only briefly |
+/// | [`Yield`](WaitStrategy::Yield) | keeps a CPU busy, but lets other threads run | after a trip through the scheduler (a whole time slice when other processes want the CPU) | threads share a CPU and wait only briefly |
 /// | [`Park`](WaitStrategy::Park) | sleeps at once, no CPU used | after an OS wake-up | waits are long and CPU time matters more than latency |
 ///
 /// The adaptive strategy never spins when the process may run on one CPU only
