@@ -17,25 +17,47 @@ mod imp {
 
     pub(crate) use super::fences::{heavy_fence, light_fence, prepare_fences};
 
-    /// Whether spinning can help: another CPU may run the thread we wait for meanwhile.
+    /// The CPU the calling thread runs on, where the OS tells without a system call
+    /// (Linux's `sched_getcpu`, which glibc answers from the thread's rseq area or the
+    /// vDSO).
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[inline]
+    pub(crate) fn current_cpu() -> Option<usize> {
+        // SAFETY: `sched_getcpu` takes no arguments and touches no memory of ours.
+        let cpu = unsafe { libc::sched_getcpu() };
+        usize::try_from(cpu).ok()
+    }
+
+    /// Elsewhere, where a thread runs is unknown.
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    #[inline]
+    pub(crate) fn current_cpu() -> Option<usize> {
+        None
+    }
+
+    /// Whether spinning can help a thread running on `cpu` that does not know where the
+    /// thread it waits for runs: whether another CPU may run that thread meanwhile.
     ///
-    /// Asked of the OS once and cached; `available_parallelism` honours `taskset` and
-    /// cgroup quotas, so a process confined to one CPU never spins.
-    pub(crate) fn spinning_helps() -> bool {
-        use std::sync::atomic::AtomicU8;
-        const UNKNOWN: u8 = 0;
-        const YES: u8 = 1;
-        const NO: u8 = 2;
-        static CACHE: AtomicU8 = AtomicU8::new(UNKNOWN);
-        match CACHE.load(Ordering::Relaxed) {
-            YES => true,
-            NO => false,
-            _ => {
-                let helps = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-                CACHE.store(if helps { YES } else { NO }, Ordering::Relaxed);
-                helps
+    /// Yes when waiters of this process have been seen on two CPUs or more (threads
+    /// pinned to different CPUs each see one CPU only), or when the first thread to ask
+    /// could run on more than one (`available_parallelism` honours `taskset` and cgroup
+    /// quotas, so a process confined to one CPU never spins).
+    pub(crate) fn spinning_helps(cpu: Option<usize>) -> bool {
+        use std::sync::atomic::AtomicU64;
+        use std::sync::OnceLock;
+        /// One bit per CPU (modulo 64) on which a waiter of this process has run.
+        static SEEN: AtomicU64 = AtomicU64::new(0);
+        static PARALLEL: OnceLock<bool> = OnceLock::new();
+        let mut seen = SEEN.load(Ordering::Relaxed);
+        if let Some(cpu) = cpu {
+            let bit = 1 << (cpu % 64);
+            if seen & bit == 0 {
+                seen = SEEN.fetch_or(bit, Ordering::Relaxed) | bit;
             }
         }
+        seen.count_ones() > 1
+            || *PARALLEL
+                .get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
     }
 
     /// std's `UnsafeCell` behind loom's closure API, so one algorithm text fits both.
@@ -93,8 +115,13 @@ mod imp {
 
     pub(crate) fn prepare_fences() {}
 
+    /// Where a model's thread runs is unknown.
+    pub(crate) fn current_cpu() -> Option<usize> {
+        None
+    }
+
     /// Spinning only multiplies the interleavings a model explores.
-    pub(crate) fn spinning_helps() -> bool {
+    pub(crate) fn spinning_helps(_cpu: Option<usize>) -> bool {
         false
     }
 }

@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::sync::thread::{self, Thread};
-use crate::sync::{fence, spin_loop, spinning_helps, AtomicBool, Mutex, Ordering};
+use crate::sync::{current_cpu, fence, spin_loop, spinning_helps};
 use crate::sync::{heavy_fence, light_fence};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// How a blocked `send` or `recv` waits for the other side.
 ///
@@ -40,8 +41,12 @@ use crate::sync::{heavy_fence, light_fence};
 /// | [`Park`](WaitStrategy::Park) | sleeps at once, no CPU used | after an OS wake-up | waits are long and CPU time matters more than latency |
 ///
 /// The adaptive strategy never spins when the process may run on one CPU only
-/// (`std::thread::available_parallelism() == 1`, which honours `taskset`): then
-/// spinning only keeps the other side from running.
+/// (`std::thread::available_parallelism() == 1`, which honours `taskset`), nor while the
+/// other side is known to share our CPU (two threads pinned to the same core, or placed
+/// there by the OS): then spinning only keeps the other side from running, and a yield
+/// hands it the CPU. The other side's CPU becomes known when it has to wake us (Linux
+/// only; elsewhere the process-wide test decides). Threads pinned to different CPUs do
+/// spin for each other, even though each alone can run on one CPU only.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -78,8 +83,8 @@ const SPIN_FOR: Duration = Duration::from_micros(10);
 /// Polls between two looks at the clock while spinning (a look costs ~25 ns).
 const POLLS_PER_CLOCK: u32 = 16;
 
-/// How many times the adaptive strategy yields before it parks, when the process may
-/// run on one CPU only: then each yield hands the CPU to the other side, which is the
+/// How many times the adaptive strategy yields before it parks, when the other side
+/// shares our CPU (or the process has only one): then each yield hands the CPU to the other side, which is the
 /// cheapest way to let it answer (an echo round trip of ~3.5 µs measured, against ~8 µs
 /// for std's futex wake-ups). With more CPUs the adaptive strategy does not yield at all:
 /// after spinning, the other side is not running, and when that is because other
@@ -91,11 +96,9 @@ const YIELDS_ON_ONE_CPU: u32 = 3;
 ///
 /// Only the side that owns the slot waits on it; only the other side wakes it.
 pub(crate) struct Parker {
-    /// Set by the sleeper just before it re-checks and parks; cleared by whichever side
-    /// sees it first after that. The waker reads it after every message, so it has a
-    /// cache line of its own, written only around a sleep. All its accesses are
-    /// `Relaxed`: the fences around them order them with the channel's data.
-    parked: CachePadded<AtomicBool>,
+    /// Read by the waker after every message, so it has a cache line of its own, written
+    /// only around a sleep.
+    state: CachePadded<State>,
     /// The sleeper's thread, registered (under the lock) before `parked` is set. A waker
     /// that saw the flag set locks after that registration: had its lock come first, its
     /// load of the flag would happen before the store it read, which coherence forbids.
@@ -103,10 +106,27 @@ pub(crate) struct Parker {
     thread: Mutex<Option<Thread>>,
 }
 
+struct State {
+    /// Set by the sleeper just before it re-checks and parks; cleared by whichever side
+    /// sees it first after that. All its accesses are `Relaxed`: the fences around them
+    /// order them with the channel's data.
+    parked: AtomicBool,
+    /// The CPU on which the last thread that had to unpark the owner ran, or [`NO_CPU`]:
+    /// the owner's hint, when it next waits, whether the thread it waits for shares its
+    /// CPU. Never needed for correctness.
+    waker_cpu: AtomicUsize,
+}
+
+/// What [`State::waker_cpu`] holds before the first unpark, or where CPUs are unknown.
+const NO_CPU: usize = usize::MAX;
+
 impl Parker {
     pub(crate) fn new() -> Self {
         Parker {
-            parked: CachePadded::new(AtomicBool::new(false)),
+            state: CachePadded::new(State {
+                parked: AtomicBool::new(false),
+                waker_cpu: AtomicUsize::new(NO_CPU),
+            }),
             thread: Mutex::new(None),
         }
     }
@@ -120,7 +140,7 @@ impl Parker {
         // StoreLoad with the sleeper's `heavy_fence`: either it sees what we published
         // before it parks, or we see its flag here.
         light_fence();
-        if self.parked.load(Ordering::Relaxed) {
+        if self.state.parked.load(Ordering::Relaxed) {
             self.unpark();
         }
     }
@@ -130,7 +150,7 @@ impl Parker {
     pub(crate) fn notify_strong(&self) {
         // StoreLoad with the sleeper's `heavy_fence`, as in `notify`.
         fence(Ordering::SeqCst);
-        if self.parked.load(Ordering::Relaxed) {
+        if self.state.parked.load(Ordering::Relaxed) {
             self.unpark();
         }
     }
@@ -140,7 +160,10 @@ impl Parker {
     fn unpark(&self) {
         // Clearing the flag spares the next messages an unpark each while the sleeper is
         // still on its way up.
-        if self.parked.swap(false, Ordering::Relaxed) {
+        if self.state.parked.swap(false, Ordering::Relaxed) {
+            if let Some(cpu) = current_cpu() {
+                self.state.waker_cpu.store(cpu, Ordering::Relaxed);
+            }
             if let Some(thread) = lock(&self.thread).as_ref() {
                 thread.unpark();
             }
@@ -164,7 +187,7 @@ impl Parker {
             WaitStrategy::Yield => poll_until(deadline, &mut poll, thread::yield_now),
             WaitStrategy::Park => self.park_until(deadline, poll),
             WaitStrategy::Adaptive => {
-                let yields = if spinning_helps() {
+                let yields = if self.spinning_helps() {
                     // Most waits of an active pair end within a few polls: look at the
                     // clock only after those.
                     for _ in 0..POLLS_PER_CLOCK {
@@ -196,6 +219,25 @@ impl Parker {
         }
     }
 
+    /// Whether the adaptive strategy should spin before it parks, rather than yield:
+    /// whether the thread we wait for may run on another CPU meanwhile.
+    ///
+    /// The last thread that had to wake us left its CPU here. When it ran on ours, a spin
+    /// could only end by timing out (the two threads take turns on one CPU), so we yield
+    /// to it instead; when on another, we spin. Either guess, when wrong, ends in a park,
+    /// and the unpark after it brings the news. Before any unpark, the process as a whole
+    /// decides (see `sync::spinning_helps`).
+    fn spinning_helps(&self) -> bool {
+        let cpu = current_cpu();
+        if let Some(cpu) = cpu {
+            let theirs = self.state.waker_cpu.load(Ordering::Relaxed);
+            if theirs != NO_CPU {
+                return theirs != cpu;
+            }
+        }
+        spinning_helps(cpu)
+    }
+
     /// The parking phase: announce, re-check, sleep; loop on spurious wake-ups.
     fn park_until<R>(
         &self,
@@ -206,10 +248,10 @@ impl Parker {
         loop {
             // Announce before the re-check below: a waker that published before our
             // re-check is seen by it, one that published after sees the flag.
-            self.parked.store(true, Ordering::Relaxed);
+            self.state.parked.store(true, Ordering::Relaxed);
             heavy_fence();
             if let Some(ready) = poll() {
-                self.parked.store(false, Ordering::Relaxed);
+                self.state.parked.store(false, Ordering::Relaxed);
                 return Some(ready);
             }
             match deadline {
@@ -217,7 +259,7 @@ impl Parker {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        self.parked.store(false, Ordering::Relaxed);
+                        self.state.parked.store(false, Ordering::Relaxed);
                         return None;
                     }
                     thread::park_timeout(deadline - now);
@@ -225,7 +267,7 @@ impl Parker {
             }
             // Woken, timed out or spurious: look before announcing again, so that a real
             // wake-up costs no second heavy fence.
-            self.parked.store(false, Ordering::Relaxed);
+            self.state.parked.store(false, Ordering::Relaxed);
             if let Some(ready) = poll() {
                 return Some(ready);
             }
@@ -246,7 +288,7 @@ impl Parker {
 impl fmt::Debug for Parker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Parker")
-            .field("parked", &self.parked.load(Ordering::Relaxed))
+            .field("parked", &self.state.parked.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -278,4 +320,74 @@ fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The adaptive strategy's choice between spinning and yielding. Needs real CPUs: not
+/// under loom or Miri, where `current_cpu` knows none.
+#[cfg(all(test, not(loom), not(miri), target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Pins the calling thread to `core` and returns the CPU the OS reports for it, or
+    /// `None` where that core cannot be had (fewer CPUs than the test needs).
+    fn pin(core: usize) -> Option<usize> {
+        let cores = core_affinity::get_core_ids()?;
+        let id = *cores.get(core)?;
+        core_affinity::set_for_current(id).then(current_cpu)?
+    }
+
+    #[test]
+    fn adaptive_spins_only_while_the_waker_runs_on_another_cpu() {
+        std::thread::spawn(|| {
+            let cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
+            let parker = Parker::new();
+            parker.state.waker_cpu.store(cpu, Ordering::Relaxed);
+            assert!(!parker.spinning_helps(), "a waker on our CPU needs our CPU");
+            parker.state.waker_cpu.store(cpu + 1, Ordering::Relaxed);
+            assert!(
+                parker.spinning_helps(),
+                "a waker on another CPU can answer a spin"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn an_unpark_leaves_the_wakers_cpu() {
+        use std::sync::atomic::AtomicBool as Flag;
+        let parker = std::sync::Arc::new(Parker::new());
+        let rung = std::sync::Arc::new(Flag::new(false));
+        let sleeper = {
+            let (parker, rung) = (parker.clone(), rung.clone());
+            std::thread::spawn(move || {
+                parker.wait_until(WaitStrategy::Park, None, || {
+                    rung.load(Ordering::Acquire).then_some(())
+                });
+            })
+        };
+        // The waker, pinned, rings once the sleeper has announced itself, so that the
+        // ring needs an unpark (a fresh thread's park does not return spuriously).
+        let waker_cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
+        while !parker.state.parked.load(Ordering::Relaxed) {
+            std::thread::yield_now();
+        }
+        rung.store(true, Ordering::Release);
+        parker.notify_strong();
+        sleeper.join().unwrap();
+        assert_eq!(parker.state.waker_cpu.load(Ordering::Relaxed), waker_cpu);
+    }
+
+    /// The process-wide guess must not take one pinned thread's view for the whole
+    /// process: threads pinned to two CPUs can spin for each other.
+    #[test]
+    fn threads_pinned_to_two_cpus_can_spin() {
+        let on = |core| std::thread::spawn(move || pin(core).map(|cpu| spinning_helps(Some(cpu))));
+        let first = on(0).join().unwrap();
+        let Some(second) = on(1).join().unwrap() else {
+            return; // one CPU only: nothing to show
+        };
+        assert!(first.is_some(), "a thread pinned to CPU 0 knows its CPU");
+        assert!(second, "waiters seen on two CPUs");
+    }
 }
