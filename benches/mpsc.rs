@@ -8,7 +8,8 @@
 //!
 //! The partner thread of each benchmark is spawned once, pinned (cores 0 and 1 when the
 //! process may use two or more, both on the one core otherwise, e.g. under
-//! `taskset -c 0`), and waits at a barrier before any clock starts. Each benchmark checks
+//! `taskset -c 0`, where the raw ring yields between polls instead of spinning), and
+//! waits at a barrier before any clock starts. Each benchmark checks
 //! what it received (count and order, or the echoed value).
 //!
 //! Run: `cargo bench --bench mpsc` (filter with e.g. `-- echo`). Compare ratios within
@@ -16,45 +17,26 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc as std_mpsc, Arc, Barrier};
-use std::thread;
+use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ringlink::ring::RingBuffer;
 
-const BOUND: usize = 1024;
+mod support;
+use support::{relax, Partner};
 
-/// The cores to pin the measuring thread and its partner to.
-fn cores() -> (Option<core_affinity::CoreId>, Option<core_affinity::CoreId>) {
-    let ids = core_affinity::get_core_ids().unwrap_or_default();
-    match ids.len() {
-        0 => (None, None),
-        1 => (Some(ids[0]), Some(ids[0])),
-        _ => (Some(ids[0]), Some(ids[1])),
-    }
-}
+const BOUND: usize = 1024;
 
 /// Spawns the partner thread pinned to its core, pins the caller, and returns once
 /// both are pinned and ready.
-fn spawn_partner<R: Send + 'static>(
-    partner: impl FnOnce() -> R + Send + 'static,
-) -> thread::JoinHandle<R> {
-    let (main_core, partner_core) = cores();
-    let ready = Arc::new(Barrier::new(2));
-    let ready2 = ready.clone();
-    let handle = thread::spawn(move || {
-        if let Some(core) = partner_core {
-            core_affinity::set_for_current(core);
-        }
-        ready2.wait();
-        partner()
+fn spawn_partner<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Partner<R> {
+    let (partner, ready) = Partner::spawn(move |ready| {
+        ready.wait();
+        work()
     });
-    if let Some(core) = main_core {
-        core_affinity::set_for_current(core);
-    }
     ready.wait();
-    handle
+    partner
 }
 
 // ---------------------------------------------------------------------------------
@@ -83,7 +65,7 @@ fn echo(c: &mut Criterion) {
             })
         });
         drop(request_tx);
-        server.join().unwrap();
+        server.join();
     }
 
     {
@@ -105,7 +87,7 @@ fn echo(c: &mut Criterion) {
             })
         });
         drop(request_tx);
-        server.join().unwrap();
+        server.join();
     }
 
     {
@@ -127,7 +109,7 @@ fn echo(c: &mut Criterion) {
             })
         });
         drop(request_tx);
-        server.join().unwrap();
+        server.join();
     }
 
     // The floor: the same two rings, busy-polled, no waiting machinery at all.
@@ -137,28 +119,36 @@ fn echo(c: &mut Criterion) {
         let server = spawn_partner(move || loop {
             match request_rx.pop() {
                 Ok(u64::MAX) => return,
-                Ok(request) => while reply_tx.push(request + 1).is_err() {},
-                Err(_) => std::hint::spin_loop(),
+                Ok(request) => {
+                    while reply_tx.push(request + 1).is_err() {
+                        relax();
+                    }
+                }
+                Err(_) => relax(),
             }
         });
         group.bench_function("ring_spin", |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for i in 0..iters {
-                    while request_tx.push(i).is_err() {}
+                    while request_tx.push(i).is_err() {
+                        relax();
+                    }
                     let reply = loop {
                         if let Ok(reply) = reply_rx.pop() {
                             break reply;
                         }
-                        std::hint::spin_loop();
+                        relax();
                     };
                     assert_eq!(reply, i + 1);
                 }
                 start.elapsed()
             })
         });
-        while request_tx.push(u64::MAX).is_err() {}
-        server.join().unwrap();
+        while request_tx.push(u64::MAX).is_err() {
+            relax();
+        }
+        server.join();
     }
     group.finish();
 }
@@ -201,21 +191,21 @@ fn stream<Tx>(
             state.store(0, Ordering::Relaxed);
             command_tx.send(Batch { count: iters }).unwrap();
             while state.load(Ordering::Acquire) != 1 {
-                std::hint::spin_loop();
+                relax();
             }
             let start = Instant::now();
             for i in 0..iters {
                 send(&tx, i);
             }
             while state.load(Ordering::Acquire) != 2 {
-                std::hint::spin_loop();
+                relax();
             }
             start.elapsed()
         });
     });
     group.finish();
     drop(command_tx);
-    partner.join().unwrap();
+    partner.join();
     drop(tx);
 }
 
