@@ -5,72 +5,14 @@
 # notice is reported SURVIVED, and the script then exits 1.
 #
 # Usage: .ci/loom-mutants-mpsc.sh            (from anywhere inside the checkout)
-# Env:   CARGO_TARGET_DIR  build directory for the mutants (default: a temp dir)
-#        LOOM_MAX_PREEMPTIONS  passed through to loom (the models default to 3)
+# Env:   see .ci/loom-mutants-common.sh (the models default to 3 preemptions).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$work/target}"
-export RUSTFLAGS="--cfg loom"
+MODELS=loom_mpsc
+# shellcheck source=loom-mutants-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/loom-mutants-common.sh"
 
-copy() {
-    rm -rf "$work/crate"
-    mkdir -p "$work/crate"
-    (cd "$root" && tar --exclude=./target --exclude=./.git -cf - .) | tar -xf - -C "$work/crate"
-}
-
-run_models() {
-    (cd "$work/crate" && cargo test --release --test loom_mpsc >"$work/log" 2>&1)
-}
-
-# mutate FILE FROM TO: replaces the one occurrence of the literal text FROM.
-mutate() {
-    FROM="$2" TO="$3" perl -0pi -e '
-        my $n = () = /\Q$ENV{FROM}\E/g;
-        die "expected 1 match, found $n\n" unless $n == 1;
-        s/\Q$ENV{FROM}\E/$ENV{TO}/;
-    ' "$work/crate/$1"
-}
-
-echo "baseline: unmutated models"
-copy
-if ! run_models; then
-    tail -40 "$work/log"
-    echo "baseline FAILED: fix the models before judging mutants" >&2
-    exit 2
-fi
-
-survived=0
-declare -a table
-check() { # name file from to
-    local name="$1"
-    copy
-    if ! mutate "$2" "$3" "$4" 2>"$work/err"; then
-        table+=("NOT APPLIED | $name | $(cat "$work/err")")
-        survived=1
-        return
-    fi
-    if run_models; then
-        table+=("SURVIVED    | $name |")
-        survived=1
-    else
-        local failed
-        # A loom deadlock aborts the test binary, so look for panicking models too.
-        failed="$( { grep -E '^test .* FAILED$' "$work/log" | awk '{print $2}';
-                     grep -oE "^thread '[a-z_0-9]+' \([0-9]+\) panicked" "$work/log" | cut -d"'" -f2; } |
-                   sort -u | paste -sd, - || true)"
-        if grep -qE '^error(\[E[0-9]+\])?: could not compile|^error\[E' "$work/log"; then
-            table+=("BROKEN      | $name | the mutant does not build: $(grep -m1 -E '^error' "$work/log")")
-            survived=1
-        else
-            table+=("KILLED      | $name | $failed")
-        fi
-        cp "$work/log" "${MUTANT_LOGS:-$work}/mutant-${#table[@]}.log" 2>/dev/null || true
-    fi
-    echo "${table[-1]}"
-}
+baseline
 
 check "loom light_fence (waker's StoreLoad) removed" src/sync.rs \
 '    pub(crate) fn light_fence() {
@@ -86,8 +28,8 @@ check "loom heavy_fence (sleeper's StoreLoad) removed" src/sync.rs \
 
 check "notify_strong fence (drops, rendezvous) removed" src/wait.rs \
 '        fence(Ordering::SeqCst);
-        if self.parked.load(Ordering::Relaxed) {' \
-'        if self.parked.load(Ordering::Relaxed) {'
+        if self.state.parked.load(Ordering::Relaxed) {' \
+'        if self.state.parked.load(Ordering::Relaxed) {'
 
 check "park: re-check after announcing removed" src/wait.rs \
 '            heavy_fence();
@@ -123,7 +65,4 @@ check "rendezvous sender announcement: Acquire -> Relaxed" src/mpsc/rendezvous.r
 # `Release` is masked here anyway: under loom every send ends with `light_fence`, a full
 # fence, which also orders the push before the producer's drop.
 
-echo
-echo "result      | mutant | failing models"
-printf '%s\n' "${table[@]}"
-exit "$survived"
+report

@@ -5,78 +5,14 @@
 # mutant the models do not notice is reported SURVIVED, and the script then exits 1.
 #
 # Usage: .ci/loom-mutants-service.sh          (from anywhere inside the checkout)
-# Env:   CARGO_TARGET_DIR  build directory for the mutants (default: a temp dir)
-#        LOOM_MAX_PREEMPTIONS  passed through to loom (the models default to 2)
-#
-# The mutants are built without fat LTO (same code, much faster builds).
+# Env:   see .ci/loom-mutants-common.sh (the models default to 2 preemptions).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$work/target}"
-export RUSTFLAGS="--cfg loom"
-export CARGO_PROFILE_RELEASE_LTO=false
-export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+MODELS=loom_service
+# shellcheck source=loom-mutants-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/loom-mutants-common.sh"
 
-copy() {
-    rm -rf "$work/crate"
-    mkdir -p "$work/crate"
-    (cd "$root" && tar --exclude=./target --exclude=./.git -cf - .) | tar -xmf - -C "$work/crate"  # -m: fresh mtimes, so cargo rebuilds what changed
-}
-
-run_models() {
-    (cd "$work/crate" && cargo test --release --test loom_service >"$work/log" 2>&1)
-}
-
-# mutate FILE FROM TO: replaces the one occurrence of the literal text FROM.
-mutate() {
-    FROM="$2" TO="$3" perl -0pi -e '
-        my $n = () = /\Q$ENV{FROM}\E/g;
-        die "expected 1 match, found $n\n" unless $n == 1;
-        s/\Q$ENV{FROM}\E/$ENV{TO}/;
-    ' "$work/crate/$1"
-}
-
-echo "baseline: unmutated models"
-copy
-if ! run_models; then
-    tail -40 "$work/log"
-    echo "baseline FAILED: fix the models before judging mutants" >&2
-    exit 2
-fi
-
-survived=0
-declare -a table
-check() { # name file from to
-    local name="$1"
-    copy
-    if ! mutate "$2" "$3" "$4" 2>"$work/err"; then
-        table+=("NOT APPLIED | $name | $(cat "$work/err")")
-        survived=1
-        echo "${table[-1]}"
-        return
-    fi
-    if run_models; then
-        table+=("SURVIVED    | $name |")
-        survived=1
-    else
-        local failed
-        # A loom deadlock aborts the test binary, so look for panicking models too.
-        failed="$( { grep -E '^test .* FAILED$' "$work/log" | awk '{print $2}';
-                     grep -oE "^thread '[a-z_0-9]+' \([0-9]+\) panicked" "$work/log" | cut -d"'" -f2; } |
-                   sort -u | paste -sd, - || true)"
-        if grep -qE '^error(\[E[0-9]+\])?: could not compile|^error\[E' "$work/log"; then
-            table+=("BROKEN      | $name | the mutant does not build: $(grep -m1 -E '^error' "$work/log")")
-            survived=1
-        else
-            table+=("KILLED      | $name | $failed")
-        fi
-    fi
-    echo "${table[-1]}"
-}
-
-# ---- the service layer's own wake-ups and re-checks ----
+baseline
 
 check "send: no doorbell ring after the push" src/service/link.rs \
 '                // After the push: a server going to sleep sees the request or is woken.
@@ -164,10 +100,7 @@ check "loom heavy_fence (the sleeper's StoreLoad) removed" src/sync.rs \
 
 check "notify_strong fence (stop, link close, client drop) removed" src/wait.rs \
 '        fence(Ordering::SeqCst);
-        if self.parked.load(Ordering::Relaxed) {' \
-'        if self.parked.load(Ordering::Relaxed) {'
+        if self.state.parked.load(Ordering::Relaxed) {' \
+'        if self.state.parked.load(Ordering::Relaxed) {'
 
-echo
-echo "result      | mutant | failing models"
-printf '%s\n' "${table[@]}"
-exit "$survived"
+report

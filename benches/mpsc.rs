@@ -42,75 +42,41 @@ fn spawn_partner<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -
 // ---------------------------------------------------------------------------------
 // Echo
 
+/// One echo benchmark of a blocking channel: `$channel(1)` makes a request channel and
+/// a reply channel; the partner answers each request `i` with `i + 1` until the request
+/// channel disconnects.
+macro_rules! echo_blocking {
+    ($group:expr, $name:expr, $channel:expr) => {{
+        let (request_tx, request_rx) = $channel(1);
+        let (reply_tx, reply_rx) = $channel(1);
+        let server = spawn_partner(move || {
+            for request in request_rx {
+                reply_tx.send(request + 1).unwrap();
+            }
+        });
+        $group.bench_function($name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for i in 0..iters {
+                    request_tx.send(i).unwrap();
+                    assert_eq!(reply_rx.recv(), Ok(i + 1));
+                }
+                start.elapsed()
+            })
+        });
+        drop(request_tx);
+        server.join();
+    }};
+}
+
 fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("echo");
-    group.measurement_time(Duration::from_secs(4));
-
-    {
-        let (request_tx, request_rx) = ringlink::mpsc::sync_channel::<u64>(1);
-        let (reply_tx, reply_rx) = ringlink::mpsc::sync_channel::<u64>(1);
-        let server = spawn_partner(move || {
-            for request in request_rx {
-                reply_tx.send(request + 1).unwrap();
-            }
-        });
-        group.bench_function("ringlink", |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for i in 0..iters {
-                    request_tx.send(i).unwrap();
-                    assert_eq!(reply_rx.recv(), Ok(i + 1));
-                }
-                start.elapsed()
-            })
-        });
-        drop(request_tx);
-        server.join();
-    }
-
-    {
-        let (request_tx, request_rx) = std_mpsc::sync_channel::<u64>(1);
-        let (reply_tx, reply_rx) = std_mpsc::sync_channel::<u64>(1);
-        let server = spawn_partner(move || {
-            for request in request_rx {
-                reply_tx.send(request + 1).unwrap();
-            }
-        });
-        group.bench_function("std", |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for i in 0..iters {
-                    request_tx.send(i).unwrap();
-                    assert_eq!(reply_rx.recv(), Ok(i + 1));
-                }
-                start.elapsed()
-            })
-        });
-        drop(request_tx);
-        server.join();
-    }
-
-    {
-        let (request_tx, request_rx) = crossbeam_channel::bounded::<u64>(1);
-        let (reply_tx, reply_rx) = crossbeam_channel::bounded::<u64>(1);
-        let server = spawn_partner(move || {
-            for request in request_rx {
-                reply_tx.send(request + 1).unwrap();
-            }
-        });
-        group.bench_function("crossbeam", |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for i in 0..iters {
-                    request_tx.send(i).unwrap();
-                    assert_eq!(reply_rx.recv(), Ok(i + 1));
-                }
-                start.elapsed()
-            })
-        });
-        drop(request_tx);
-        server.join();
-    }
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    echo_blocking!(group, "ringlink", ringlink::mpsc::sync_channel::<u64>);
+    echo_blocking!(group, "std", std_mpsc::sync_channel::<u64>);
+    echo_blocking!(group, "crossbeam", crossbeam_channel::bounded::<u64>);
 
     // The floor: the same two rings, busy-polled, no waiting machinery at all.
     {
@@ -185,7 +151,9 @@ fn stream<Tx>(
     });
     let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(1));
-    group.measurement_time(Duration::from_secs(4));
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     group.bench_function(BenchmarkId::from_parameter(name), |b| {
         b.iter_custom(|iters| {
             state.store(0, Ordering::Relaxed);

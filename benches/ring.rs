@@ -35,67 +35,44 @@ trait Spsc: Send + 'static {
     fn try_pop(consumer: &mut Self::Consumer) -> Option<u64>;
 }
 
-struct Ringlink;
+/// Implements [`Spsc`] for the ring in `module`, whose halves have the shape of ours.
+macro_rules! spsc {
+    ($name:ident, $id:literal, [$($module:tt)*]) => {
+        struct $name;
 
-impl Spsc for Ringlink {
-    type Producer = ringlink::ring::Producer<u64>;
-    type Consumer = ringlink::ring::Consumer<u64>;
-    const NAME: &'static str = "ringlink";
-    fn new(capacity: usize) -> (Self::Producer, Self::Consumer) {
-        ringlink::ring::RingBuffer::new(capacity)
-    }
-    #[inline]
-    fn push(producer: &mut Self::Producer, mut value: u64) {
-        while let Err(ringlink::ring::PushError::Full(v)) = producer.push(value) {
-            value = v;
-            relax();
-        }
-    }
-    #[inline]
-    fn pop(consumer: &mut Self::Consumer) -> u64 {
-        loop {
-            if let Ok(value) = consumer.pop() {
-                return value;
+        impl Spsc for $name {
+            type Producer = $($module)*::Producer<u64>;
+            type Consumer = $($module)*::Consumer<u64>;
+            const NAME: &'static str = $id;
+            fn new(capacity: usize) -> (Self::Producer, Self::Consumer) {
+                $($module)*::RingBuffer::new(capacity)
             }
-            relax();
+            #[inline]
+            fn push(producer: &mut Self::Producer, mut value: u64) {
+                while let Err($($module)*::PushError::Full(v)) = producer.push(value) {
+                    value = v;
+                    relax();
+                }
+            }
+            #[inline]
+            fn pop(consumer: &mut Self::Consumer) -> u64 {
+                loop {
+                    if let Ok(value) = consumer.pop() {
+                        return value;
+                    }
+                    relax();
+                }
+            }
+            #[inline]
+            fn try_pop(consumer: &mut Self::Consumer) -> Option<u64> {
+                consumer.pop().ok()
+            }
         }
-    }
-    #[inline]
-    fn try_pop(consumer: &mut Self::Consumer) -> Option<u64> {
-        consumer.pop().ok()
-    }
+    };
 }
 
-struct Rtrb;
-
-impl Spsc for Rtrb {
-    type Producer = rtrb::Producer<u64>;
-    type Consumer = rtrb::Consumer<u64>;
-    const NAME: &'static str = "rtrb";
-    fn new(capacity: usize) -> (Self::Producer, Self::Consumer) {
-        rtrb::RingBuffer::new(capacity)
-    }
-    #[inline]
-    fn push(producer: &mut Self::Producer, mut value: u64) {
-        while let Err(rtrb::PushError::Full(v)) = producer.push(value) {
-            value = v;
-            relax();
-        }
-    }
-    #[inline]
-    fn pop(consumer: &mut Self::Consumer) -> u64 {
-        loop {
-            if let Ok(value) = consumer.pop() {
-                return value;
-            }
-            relax();
-        }
-    }
-    #[inline]
-    fn try_pop(consumer: &mut Self::Consumer) -> Option<u64> {
-        consumer.pop().ok()
-    }
-}
+spsc!(Ringlink, "ringlink", [ringlink::ring]);
+spsc!(Rtrb, "rtrb", [rtrb]);
 
 /// Tells a partner how many values to stream next; `STOP` ends it.
 const STOP: u64 = u64::MAX;

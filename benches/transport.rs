@@ -360,8 +360,8 @@ fn echo_group(c: &mut Criterion, group_name: &str, clone: bool) {
     let mut group = c.benchmark_group(group_name);
     group
         .sample_size(20)
-        .warm_up_time(Duration::from_millis(250))
-        .measurement_time(Duration::from_millis(900))
+        .warm_up_time(Duration::from_millis(150))
+        .measurement_time(Duration::from_millis(600))
         .plot_config(PlotConfiguration::default().summary_scale(criterion::AxisScale::Logarithmic));
     for n in SIZES {
         // Transports innermost, so that each is measured close in time to the others.

@@ -147,19 +147,16 @@ mod fences {
 
     #[cfg(all(target_os = "linux", not(miri)))]
     mod membarrier {
-        use std::sync::atomic::{AtomicU8, Ordering};
+        use std::sync::OnceLock;
 
         const CMD_QUERY: libc::c_int = 0;
         const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
         const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
 
-        const UNKNOWN: u8 = 0;
-        const AVAILABLE: u8 = 1;
-        const UNAVAILABLE: u8 = 2;
-
-        /// Moves from `UNKNOWN` to one of the others once, and never back: a light fence
-        /// that saw `AVAILABLE` relies on every later heavy fence being a `membarrier`.
-        static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+        /// Whether the process registered for expedited membarriers. Set once and never
+        /// changed: a light fence that saw `true` relies on every later heavy fence being
+        /// a `membarrier`.
+        static REGISTERED: OnceLock<bool> = OnceLock::new();
 
         fn membarrier(cmd: libc::c_int) -> libc::c_long {
             // SAFETY: `membarrier` takes two integers and touches no memory of ours.
@@ -173,35 +170,26 @@ mod fences {
             }
         }
 
-        /// Whether light fences may be compiler fences. Cheap: one relaxed load of a
-        /// line that is only ever read after the first call.
+        /// Whether light fences may be compiler fences. Cheap: one load of a line that is
+        /// only ever read after the first call.
         #[inline(always)]
         pub(super) fn available() -> bool {
-            STATE.load(Ordering::Relaxed) == AVAILABLE
+            REGISTERED.get() == Some(&true)
         }
 
         /// Registers the process for expedited membarriers, once; returns whether heavy
         /// fences are `membarrier`s.
         pub(super) fn prepare() -> bool {
-            match STATE.load(Ordering::Acquire) {
-                UNKNOWN => register(),
-                state => state == AVAILABLE,
-            }
+            *REGISTERED.get_or_init(register)
         }
 
         #[cold]
         fn register() -> bool {
             let wanted = CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED;
             let supported = membarrier(CMD_QUERY);
-            let ok = supported >= 0
+            supported >= 0
                 && (supported as libc::c_int) & wanted == wanted
-                && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-            // Two threads may register at once; both then store the same verdict.
-            let state = if ok { AVAILABLE } else { UNAVAILABLE };
-            match STATE.compare_exchange(UNKNOWN, state, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => ok,
-                Err(settled) => settled == AVAILABLE,
-            }
+                && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0
         }
 
         pub(super) fn barrier() {

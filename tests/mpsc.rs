@@ -13,6 +13,9 @@ use ringlink::mpsc::{
     SendTimeoutError, SyncSender, TryIter, TryRecvError, TrySendError, WaitStrategy,
 };
 
+mod common;
+use common::{Ledger, Tracked};
+
 const STRATEGIES: [WaitStrategy; 4] = [
     WaitStrategy::Adaptive,
     WaitStrategy::Park,
@@ -26,52 +29,6 @@ const GRACE: Duration = Duration::from_millis(if cfg!(miri) { 5 } else { 50 });
 
 fn channel<T>(strategy: WaitStrategy, bound: usize) -> (SyncSender<T>, Receiver<T>) {
     Builder::new().wait_strategy(strategy).sync_channel(bound)
-}
-
-/// Counts drops, per value, to catch a value dropped twice or never.
-#[derive(Debug)]
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-#[derive(Debug, Default)]
-struct Ledger {
-    made: AtomicUsize,
-    dropped: AtomicUsize,
-    twice: AtomicBool,
-    seen: std::sync::Mutex<Vec<bool>>,
-}
-
-impl Ledger {
-    fn new() -> Arc<Self> {
-        Arc::default()
-    }
-
-    fn make(self: &Arc<Self>, id: usize) -> Tracked {
-        self.made.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            id,
-            ledger: self.clone(),
-        }
-    }
-
-    fn alive(&self) -> usize {
-        self.made.load(Ordering::SeqCst) - self.dropped.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let mut seen = self.ledger.seen.lock().unwrap();
-        if seen.len() <= self.id {
-            seen.resize(self.id + 1, false);
-        }
-        if std::mem::replace(&mut seen[self.id], true) {
-            self.ledger.twice.store(true, Ordering::SeqCst);
-        }
-        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -385,7 +342,7 @@ fn dropping_the_receiver_drops_queued_values_at_once() {
     ));
     assert_eq!(ledger.alive(), 0);
     drop(tx);
-    assert!(!ledger.twice.load(Ordering::SeqCst));
+    ledger.assert_balanced("after the receiver's drop");
 }
 
 /// A send that starts while the receiver's drop drains the buffer may take a slot the

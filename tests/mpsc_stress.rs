@@ -2,8 +2,7 @@
 //! sends, receives, timeouts and drops; nothing lost, duplicated, reordered or leaked.
 #![cfg(not(loom))]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -12,67 +11,15 @@ use ringlink::mpsc::{
     WaitStrategy,
 };
 
+mod common;
+use common::{Ledger, Tracked};
+
 const STRATEGIES: [WaitStrategy; 4] = [
     WaitStrategy::Adaptive,
     WaitStrategy::Park,
     WaitStrategy::Yield,
     WaitStrategy::Spin,
 ];
-
-/// Counts drops per value: a value dropped twice, or never, fails the test.
-#[derive(Debug)]
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-#[derive(Debug)]
-struct Ledger {
-    made: AtomicUsize,
-    dropped: AtomicUsize,
-    twice: AtomicBool,
-    seen: Mutex<Vec<bool>>,
-}
-
-impl Ledger {
-    fn new(capacity: usize) -> Arc<Self> {
-        Arc::new(Ledger {
-            made: AtomicUsize::new(0),
-            dropped: AtomicUsize::new(0),
-            twice: AtomicBool::new(false),
-            seen: Mutex::new(vec![false; capacity]),
-        })
-    }
-
-    fn make(self: &Arc<Self>, id: usize) -> Tracked {
-        self.made.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            id,
-            ledger: self.clone(),
-        }
-    }
-
-    fn assert_balanced(&self, context: &str) {
-        assert!(
-            !self.twice.load(Ordering::SeqCst),
-            "{context}: a value dropped twice"
-        );
-        assert_eq!(
-            self.made.load(Ordering::SeqCst),
-            self.dropped.load(Ordering::SeqCst),
-            "{context}: values leaked"
-        );
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        if std::mem::replace(&mut self.ledger.seen.lock().unwrap()[self.id], true) {
-            self.ledger.twice.store(true, Ordering::SeqCst);
-        }
-        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// A small deterministic generator, so that a failing round can be replayed.
 struct XorShift(u64);
@@ -144,7 +91,7 @@ fn every_value_is_dropped_once_when_both_halves_race_to_drop() {
         let strategy = STRATEGIES[rng.below(4) as usize];
         let send_count = rng.below(per_round) as usize;
         let recv_count = rng.below(per_round) as usize;
-        let ledger = Ledger::new(per_round as usize);
+        let ledger = Ledger::new();
         let (tx, rx) = Builder::new()
             .wait_strategy(strategy)
             .sync_channel::<Tracked>(bound);
@@ -191,7 +138,7 @@ fn every_value_is_dropped_once_with_tries_and_timeouts() {
     for round in 0..rounds {
         let mut rng = XorShift(0xD1B5_4A32_D192_ED03 ^ round);
         let bound = [0, 1, 3][rng.below(3) as usize];
-        let ledger = Ledger::new(per_round as usize);
+        let ledger = Ledger::new();
         let (tx, rx) = sync_channel::<Tracked>(bound);
         let seed = rng.below(u64::MAX);
         let ledger2 = ledger.clone();
@@ -264,7 +211,7 @@ fn receiver_drop_mid_stream_wakes_the_sender_and_drops_everything() {
     let rounds = if cfg!(miri) { 5 } else { 300 };
     for round in 0..rounds {
         let strategy = STRATEGIES[round % 4];
-        let ledger = Ledger::new(1000);
+        let ledger = Ledger::new();
         let (tx, rx) = Builder::new()
             .wait_strategy(strategy)
             .sync_channel::<Tracked>(round % 3);

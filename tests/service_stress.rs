@@ -3,8 +3,7 @@
 //! exactly once, whatever the interleaving of calls, stops, panics and departures.
 #![cfg(not(loom))]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -12,61 +11,15 @@ use ringlink::service::{
     CallError, Outcome, Server, Service, ServiceConfig, ServiceManager, WaitStrategy,
 };
 
+mod common;
+use common::{Ledger, Tracked};
+
 const STRATEGIES: [WaitStrategy; 4] = [
     WaitStrategy::Adaptive,
     WaitStrategy::Park,
     WaitStrategy::Yield,
     WaitStrategy::Spin,
 ];
-
-/// Counts drops per value: a value dropped twice, or never, fails the test.
-#[derive(Debug)]
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-#[derive(Debug, Default)]
-struct Ledger {
-    made: AtomicUsize,
-    dropped: AtomicUsize,
-    twice: AtomicBool,
-    seen: Mutex<Vec<bool>>,
-}
-
-impl Ledger {
-    fn new() -> Arc<Self> {
-        Arc::default()
-    }
-
-    fn make(self: &Arc<Self>) -> Box<Tracked> {
-        let id = self.made.fetch_add(1, Ordering::SeqCst);
-        Box::new(Tracked {
-            id,
-            ledger: self.clone(),
-        })
-    }
-
-    fn check(&self) {
-        assert!(!self.twice.load(Ordering::SeqCst), "a value dropped twice");
-        let made = self.made.load(Ordering::SeqCst);
-        let dropped = self.dropped.load(Ordering::SeqCst);
-        assert_eq!(made, dropped, "{} values never dropped", made - dropped);
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let mut seen = self.ledger.seen.lock().unwrap();
-        if seen.len() <= self.id {
-            seen.resize(self.id + 1, false);
-        }
-        if std::mem::replace(&mut seen[self.id], true) {
-            self.ledger.twice.store(true, Ordering::SeqCst);
-        }
-        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// Echoes the same box.
 struct Echo;
@@ -119,7 +72,7 @@ fn calls_racing_with_stop_are_handled_or_fail() {
                     start.wait();
                     let mut ok = 0u64;
                     loop {
-                        match client.call(ledger.make()) {
+                        match client.call(ledger.make_next()) {
                             Ok(reply) => {
                                 drop(reply);
                                 ok += 1;
@@ -143,7 +96,7 @@ fn calls_racing_with_stop_are_handled_or_fail() {
         let ok: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
         assert!(report.is_clean());
         assert_eq!(report.handled(), ok, "round {round} ({strategy:?})");
-        ledger.check();
+        ledger.assert_balanced("");
     }
 }
 
@@ -167,7 +120,7 @@ fn queued_requests_and_unread_replies_are_dropped_exactly_once() {
                 let ledger = ledger.clone();
                 thread::spawn(move || {
                     for i in 0..(round + t * 13) % 40 {
-                        if client.try_send(ledger.make()).is_err() {
+                        if client.try_send(ledger.make_next()).is_err() {
                             break; // full (replies unread) or disconnected
                         }
                         if i % 3 == 0 {
@@ -186,7 +139,7 @@ fn queued_requests_and_unread_replies_are_dropped_exactly_once() {
             worker.join().unwrap();
         }
         assert!(report.is_clean());
-        ledger.check();
+        ledger.assert_balanced("");
     }
 }
 
@@ -210,7 +163,7 @@ fn a_panic_amid_calls_disconnects_every_client_and_leaks_nothing() {
                 let ledger = ledger.clone();
                 thread::spawn(move || {
                     let mut ok = 0u64;
-                    while let Ok(reply) = client.call(ledger.make()) {
+                    while let Ok(reply) = client.call(ledger.make_next()) {
                         drop(reply);
                         ok += 1;
                     }
@@ -220,7 +173,7 @@ fn a_panic_amid_calls_disconnects_every_client_and_leaks_nothing() {
             .collect();
         let ok: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
         let mut client = steady.connect().unwrap();
-        let reply = client.call(ledger.make()).unwrap();
+        let reply = client.call(ledger.make_next()).unwrap();
         drop(reply);
         drop(client);
         let report = manager.shutdown();
@@ -236,7 +189,7 @@ fn a_panic_amid_calls_disconnects_every_client_and_leaks_nothing() {
             report.service("steady").unwrap().outcome(),
             &Outcome::Stopped
         );
-        ledger.check();
+        ledger.assert_balanced("");
     }
 }
 
@@ -261,7 +214,7 @@ fn clients_come_and_go_while_the_server_runs() {
                     for _ in 0..rounds {
                         let mut client = echo.connect().unwrap();
                         for _ in 0..calls {
-                            drop(client.call(ledger.make()).unwrap());
+                            drop(client.call(ledger.make_next()).unwrap());
                         }
                     }
                 })
@@ -273,7 +226,7 @@ fn clients_come_and_go_while_the_server_runs() {
         echo.stop();
         let report = thread.join().unwrap();
         assert_eq!(report.handled(), (threads * rounds * calls) as u64);
-        ledger.check();
+        ledger.assert_balanced("");
     }
 }
 
@@ -293,7 +246,7 @@ fn connects_racing_with_stop_never_hang() {
             thread::spawn(move || {
                 let mut answered = 0;
                 while let Ok(mut client) = echo.connect() {
-                    match client.call(ledger.make()) {
+                    match client.call(ledger.make_next()) {
                         Ok(reply) => {
                             drop(reply);
                             answered += 1;
@@ -308,6 +261,6 @@ fn connects_racing_with_stop_never_hang() {
         let report = manager.shutdown();
         let answered = connector.join().unwrap();
         assert_eq!(report.handled(), answered);
-        ledger.check();
+        ledger.assert_balanced("");
     }
 }

@@ -90,186 +90,127 @@ fn receiver_gone(name: &str) -> ! {
     panic!("{name}: the receiving side is gone (the benchmark partner failed?)")
 }
 
-pub struct RinglinkRing;
+/// A transport that busy-polls a ring: `$push_error` turns the ring's "full" error back
+/// into the value.
+macro_rules! busy_poll_ring {
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr, $push_error:expr) => {
+        pub struct $name;
 
-impl Transport for RinglinkRing {
-    const NAME: &'static str = "ringlink_ring";
-    const BUSY_POLL: bool = true;
-    type Tx<T: Send + 'static> = ringlink::ring::Producer<T>;
-    type Rx<T: Send + 'static> = ringlink::ring::Consumer<T>;
+        impl Transport for $name {
+            const NAME: &'static str = $id;
+            const BUSY_POLL: bool = true;
+            type Tx<T: Send + 'static> = $($tx)*<T>;
+            type Rx<T: Send + 'static> = $($rx)*<T>;
 
-    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        ringlink::ring::RingBuffer::new(bound)
-    }
-
-    #[inline]
-    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut value: T, poll: Poll) {
-        loop {
-            match tx.push(value) {
-                Ok(()) => return,
-                Err(full) => value = full.into_inner(),
+            fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+                $new(bound)
             }
-            if tx.is_abandoned() {
-                receiver_gone(Self::NAME);
+
+            #[inline]
+            fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut value: T, poll: Poll) {
+                loop {
+                    match tx.push(value) {
+                        Ok(()) => return,
+                        Err(full) => value = $push_error(full),
+                    }
+                    if tx.is_abandoned() {
+                        receiver_gone(Self::NAME);
+                    }
+                    poll.relax();
+                }
             }
-            poll.relax();
+
+            #[inline]
+            fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<T> {
+                loop {
+                    if let Ok(value) = rx.pop() {
+                        return Some(value);
+                    }
+                    if rx.is_abandoned() {
+                        // The producer may have pushed just before it went.
+                        return rx.pop().ok();
+                    }
+                    poll.relax();
+                }
+            }
         }
-    }
-
-    #[inline]
-    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<T> {
-        loop {
-            if let Ok(value) = rx.pop() {
-                return Some(value);
-            }
-            if rx.is_abandoned() {
-                // The producer may have pushed just before it went.
-                return rx.pop().ok();
-            }
-            poll.relax();
-        }
-    }
+    };
 }
 
-pub struct RinglinkMpsc;
+/// A transport whose `send` and `recv` block in the library.
+macro_rules! blocking {
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr) => {
+        pub struct $name;
 
-impl Transport for RinglinkMpsc {
-    const NAME: &'static str = "ringlink_mpsc";
-    const BUSY_POLL: bool = false;
-    type Tx<T: Send + 'static> = ringlink::mpsc::SyncSender<T>;
-    type Rx<T: Send + 'static> = ringlink::mpsc::Receiver<T>;
+        impl Transport for $name {
+            const NAME: &'static str = $id;
+            const BUSY_POLL: bool = false;
+            type Tx<T: Send + 'static> = $($tx)*<T>;
+            type Rx<T: Send + 'static> = $($rx)*<T>;
 
-    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        ringlink::mpsc::sync_channel(bound)
-    }
-
-    #[inline]
-    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, _: Poll) {
-        if tx.send(value).is_err() {
-            receiver_gone(Self::NAME);
-        }
-    }
-
-    #[inline]
-    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, _: Poll) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-pub struct StdSyncChannel;
-
-impl Transport for StdSyncChannel {
-    const NAME: &'static str = "std_sync_channel";
-    const BUSY_POLL: bool = false;
-    type Tx<T: Send + 'static> = std_mpsc::SyncSender<T>;
-    type Rx<T: Send + 'static> = std_mpsc::Receiver<T>;
-
-    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        std_mpsc::sync_channel(bound)
-    }
-
-    #[inline]
-    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, _: Poll) {
-        if tx.send(value).is_err() {
-            receiver_gone(Self::NAME);
-        }
-    }
-
-    #[inline]
-    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, _: Poll) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-pub struct StdChannel;
-
-impl Transport for StdChannel {
-    const NAME: &'static str = "std_channel";
-    const BUSY_POLL: bool = false;
-    type Tx<T: Send + 'static> = std_mpsc::Sender<T>;
-    type Rx<T: Send + 'static> = std_mpsc::Receiver<T>;
-
-    fn channel<T: Send + 'static>(_unbounded: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        std_mpsc::channel()
-    }
-
-    #[inline]
-    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, _: Poll) {
-        if tx.send(value).is_err() {
-            receiver_gone(Self::NAME);
-        }
-    }
-
-    #[inline]
-    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, _: Poll) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-pub struct CrossbeamBounded;
-
-impl Transport for CrossbeamBounded {
-    const NAME: &'static str = "crossbeam_bounded";
-    const BUSY_POLL: bool = false;
-    type Tx<T: Send + 'static> = crossbeam_channel::Sender<T>;
-    type Rx<T: Send + 'static> = crossbeam_channel::Receiver<T>;
-
-    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        crossbeam_channel::bounded(bound)
-    }
-
-    #[inline]
-    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, _: Poll) {
-        if tx.send(value).is_err() {
-            receiver_gone(Self::NAME);
-        }
-    }
-
-    #[inline]
-    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, _: Poll) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-pub struct Rtrb;
-
-impl Transport for Rtrb {
-    const NAME: &'static str = "rtrb";
-    const BUSY_POLL: bool = true;
-    type Tx<T: Send + 'static> = rtrb::Producer<T>;
-    type Rx<T: Send + 'static> = rtrb::Consumer<T>;
-
-    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        rtrb::RingBuffer::new(bound)
-    }
-
-    #[inline]
-    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut value: T, poll: Poll) {
-        loop {
-            match tx.push(value) {
-                Ok(()) => return,
-                Err(rtrb::PushError::Full(back)) => value = back,
+            fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+                $new(bound)
             }
-            if tx.is_abandoned() {
-                receiver_gone(Self::NAME);
-            }
-            poll.relax();
-        }
-    }
 
-    #[inline]
-    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<T> {
-        loop {
-            if let Ok(value) = rx.pop() {
-                return Some(value);
+            #[inline]
+            fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, _: Poll) {
+                if tx.send(value).is_err() {
+                    receiver_gone(Self::NAME);
+                }
             }
-            if rx.is_abandoned() {
-                return rx.pop().ok();
+
+            #[inline]
+            fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, _: Poll) -> Option<T> {
+                rx.recv().ok()
             }
-            poll.relax();
         }
-    }
+    };
 }
+
+busy_poll_ring!(
+    RinglinkRing,
+    "ringlink_ring",
+    [ringlink::ring::Producer],
+    [ringlink::ring::Consumer],
+    ringlink::ring::RingBuffer::new,
+    ringlink::ring::PushError::into_inner
+);
+blocking!(
+    RinglinkMpsc,
+    "ringlink_mpsc",
+    [ringlink::mpsc::SyncSender],
+    [ringlink::mpsc::Receiver],
+    ringlink::mpsc::sync_channel
+);
+blocking!(
+    StdSyncChannel,
+    "std_sync_channel",
+    [std_mpsc::SyncSender],
+    [std_mpsc::Receiver],
+    std_mpsc::sync_channel
+);
+blocking!(
+    StdChannel,
+    "std_channel",
+    [std_mpsc::Sender],
+    [std_mpsc::Receiver],
+    |_unbounded: usize| std_mpsc::channel()
+);
+blocking!(
+    CrossbeamBounded,
+    "crossbeam_bounded",
+    [crossbeam_channel::Sender],
+    [crossbeam_channel::Receiver],
+    crossbeam_channel::bounded
+);
+busy_poll_ring!(
+    Rtrb,
+    "rtrb",
+    [rtrb::Producer],
+    [rtrb::Consumer],
+    rtrb::RingBuffer::new,
+    |rtrb::PushError::Full(value)| value
+);
 
 /// Something to do once for each transport, in the same order everywhere:
 /// ringlink's two first, then std's two (the baseline), then crossbeam and rtrb.

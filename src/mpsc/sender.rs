@@ -155,22 +155,28 @@ impl<T> SyncSender<T> {
         if self.rendezvous {
             return Err(value);
         }
-        self.with_producer(|producer| {
-            if producer.is_abandoned() {
-                return Err(value);
+        self.with_producer(|producer| self.push_to(producer, value))
+    }
+
+    /// One try: [`push`](SyncSender::push) on a borrowed producer. A full ring reloads the
+    /// receiver's position before it gives up, so a failed try saw the ring truly full.
+    #[inline(always)]
+    fn push_to(&self, producer: &mut Producer<T>, value: T) -> Result<(), T> {
+        if producer.is_abandoned() {
+            return Err(value);
+        }
+        match producer.push(value) {
+            Ok(()) => {
+                self.shared.receiver.notify();
+                Ok(())
             }
-            match producer.push(value) {
-                Ok(()) => {
-                    self.shared.receiver.notify();
-                    Ok(())
-                }
-                Err(PushError::Full(value)) => Err(value),
-            }
-        })
+            Err(PushError::Full(value)) => Err(value),
+        }
     }
 
     /// Everything but the fast path: a rendezvous, a disconnection, or a full buffer to
-    /// wait on (for a free slot, a disconnection, or the deadline).
+    /// wait on (for a free slot, a disconnection, or the deadline). `value` has just
+    /// failed a [`push`](SyncSender::push).
     #[inline(never)]
     fn send_slow(&self, mut value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         self.with_producer(|producer| {
@@ -178,18 +184,10 @@ impl<T> SyncSender<T> {
                 return rendezvous::send(&self.shared, producer, value, deadline);
             }
             loop {
+                // The last try failed: the receiver is gone, or the ring was full.
                 if producer.is_abandoned() {
                     return Err(SendTimeoutError::Disconnected(value));
                 }
-                // The fast path found the buffer full, but the receiver may have made room
-                // since; `try_send` must not fail then.
-                value = match producer.push(value) {
-                    Ok(()) => {
-                        self.shared.receiver.notify();
-                        return Ok(());
-                    }
-                    Err(PushError::Full(value)) => value,
-                };
                 let Some(deadline) = deadline.blocking() else {
                     return Err(SendTimeoutError::Timeout(value));
                 };
@@ -206,8 +204,12 @@ impl<T> SyncSender<T> {
                 if ready.is_none() {
                     return Err(SendTimeoutError::Timeout(value));
                 }
-                // Loop: the disconnection check comes first, then the push, which finds
-                // the slot just seen (only the receiver changes free slots, upwards).
+                // A free slot or a disconnection: the try finds the slot just seen (only
+                // the receiver changes free slots, upwards), or fails on the mark.
+                value = match self.push_to(producer, value) {
+                    Ok(()) => return Ok(()),
+                    Err(value) => value,
+                };
             }
         })
     }

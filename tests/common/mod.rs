@@ -1,0 +1,73 @@
+//! What several test files share: values that count their drops, so that a value
+//! dropped twice, or never, fails the test.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A value that reports its drop to its ledger.
+#[derive(Debug)]
+pub struct Tracked {
+    pub id: usize,
+    ledger: Arc<Ledger>,
+}
+
+/// What became of the values one test made.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    made: AtomicUsize,
+    dropped: AtomicUsize,
+    twice: AtomicBool,
+    /// Whether each id has been dropped.
+    seen: Mutex<Vec<bool>>,
+    /// The id [`Ledger::make_next`] gives next.
+    next_id: AtomicUsize,
+}
+
+impl Ledger {
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// A value with the given id; each id at most once per ledger.
+    pub fn make(self: &Arc<Self>, id: usize) -> Tracked {
+        self.made.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            id,
+            ledger: self.clone(),
+        }
+    }
+
+    /// A boxed value with the next unused id (do not mix with [`Ledger::make`]).
+    pub fn make_next(self: &Arc<Self>) -> Box<Tracked> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        Box::new(self.make(id))
+    }
+
+    /// How many values are made and not yet dropped.
+    pub fn alive(&self) -> usize {
+        self.made.load(Ordering::SeqCst) - self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Every value made was dropped, and none twice.
+    pub fn assert_balanced(&self, context: &str) {
+        assert!(
+            !self.twice.load(Ordering::SeqCst),
+            "{context}: a value dropped twice"
+        );
+        assert_eq!(self.alive(), 0, "{context}: values never dropped");
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        let mut seen = self.ledger.seen.lock().unwrap();
+        if seen.len() <= self.id {
+            seen.resize(self.id + 1, false);
+        }
+        if std::mem::replace(&mut seen[self.id], true) {
+            self.ledger.twice.store(true, Ordering::SeqCst);
+        }
+        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
