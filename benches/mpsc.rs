@@ -258,5 +258,9 @@ fn stream_box(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, echo, stream_u64, stream_box);
+criterion_group! {
+    name = benches;
+    config = support::criterion();
+    targets = echo, stream_u64, stream_box
+}
 criterion_main!(benches);

@@ -225,7 +225,7 @@ fn benches(c: &mut Criterion) {
 
 criterion_group! {
     name = ring;
-    config = Criterion::default()
+    config = support::criterion()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
     targets = benches

@@ -219,7 +219,7 @@ fn benches(c: &mut Criterion) {
 
 criterion_group! {
     name = service;
-    config = Criterion::default()
+    config = support::criterion()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     targets = benches

@@ -824,17 +824,9 @@ fn burst(c: &mut Criterion) {
     group.finish();
 }
 
-/// 10 000 bootstrap resamples instead of 100 000: as good for 20 samples, and Criterion's
-/// plots of the bootstrap distributions then take a fraction of a second per benchmark
-/// instead of several (with 373 benchmarks, the difference between 12 minutes and 50).
-/// `--nresamples` on the command line still wins.
-fn config() -> Criterion {
-    Criterion::default().nresamples(10_000)
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = support::criterion();
     targets = echo, echo_clone, one_thread, throughput, burst
 }
 criterion_main!(benches);

@@ -92,9 +92,9 @@
 //!
 //! A blocked side waits the way the channel's [`WaitStrategy`] says; pick it with a
 //! [`Builder`]. The default, [`WaitStrategy::Adaptive`], spins for a few microseconds
-//! when another CPU can run the other side meanwhile (yields a few times when only one
-//! CPU can), then sleeps: an active pair hands values over without a system call, and an idle side
-//! uses no CPU. A side that sends or receives pays for waking the other only when the
+//! when another CPU can run the other side meanwhile (yields a few times when the other
+//! side shares our CPU, or the process has only one), then sleeps: an active pair hands
+//! values over without a system call, and an idle side uses no CPU. A side that sends or receives pays for waking the other only when the
 //! other has gone to sleep. [`WaitStrategy::Spin`] is for threads pinned to CPUs of
 //! their own, [`WaitStrategy::Park`] for waits that are long or CPU time that is
 //! scarce.
