@@ -36,7 +36,7 @@
 //! per hop; their ids then end in `-yield`, so results from one core never compare
 //! against results from two.
 //!
-//! Run: `cargo bench --bench transport` (about 12 minutes on 2 cores), narrowed with a
+//! Run: `cargo bench --bench transport` (about 9 minutes on 2 cores), narrowed with a
 //! filter, e.g. `cargo bench --bench transport -- 'echo/box MsgOf/'` or `-- rtrb`.
 
 #[path = "contenders/mod.rs"]

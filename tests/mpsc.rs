@@ -14,18 +14,7 @@ use ringlink::mpsc::{
 };
 
 mod common;
-use common::{Ledger, Tracked};
-
-const STRATEGIES: [WaitStrategy; 4] = [
-    WaitStrategy::Adaptive,
-    WaitStrategy::Park,
-    WaitStrategy::Yield,
-    WaitStrategy::Spin,
-];
-
-/// Long enough for a wrong implementation to show itself (a send that should block,
-/// a wake-up that should not happen); correct ones pass whatever the machine's speed.
-const GRACE: Duration = Duration::from_millis(if cfg!(miri) { 5 } else { 50 });
+use common::{Ledger, Tracked, GRACE, STRATEGIES};
 
 fn channel<T>(strategy: WaitStrategy, bound: usize) -> (SyncSender<T>, Receiver<T>) {
     Builder::new().wait_strategy(strategy).sync_channel(bound)

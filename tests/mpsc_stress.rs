@@ -12,14 +12,7 @@ use ringlink::mpsc::{
 };
 
 mod common;
-use common::{Ledger, Tracked};
-
-const STRATEGIES: [WaitStrategy; 4] = [
-    WaitStrategy::Adaptive,
-    WaitStrategy::Park,
-    WaitStrategy::Yield,
-    WaitStrategy::Spin,
-];
+use common::{Ledger, Tracked, STRATEGIES};
 
 /// A small deterministic generator, so that a failing round can be replayed.
 struct XorShift(u64);

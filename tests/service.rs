@@ -14,16 +14,8 @@ use ringlink::service::{
     WaitStrategy,
 };
 
-const STRATEGIES: [WaitStrategy; 4] = [
-    WaitStrategy::Adaptive,
-    WaitStrategy::Park,
-    WaitStrategy::Yield,
-    WaitStrategy::Spin,
-];
-
-/// Long enough for a wrong implementation to show itself (a wake-up that should not
-/// happen, a request that should not be taken); correct ones pass whatever the speed.
-const GRACE: Duration = Duration::from_millis(if cfg!(miri) { 5 } else { 50 });
+mod common;
+use common::{GRACE, STRATEGIES};
 
 fn config(strategy: WaitStrategy) -> ServiceConfig {
     ServiceConfig::new().wait_strategy(strategy)

@@ -7,19 +7,10 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use ringlink::service::{
-    CallError, Outcome, Server, Service, ServiceConfig, ServiceManager, WaitStrategy,
-};
+use ringlink::service::{CallError, Outcome, Server, Service, ServiceConfig, ServiceManager};
 
 mod common;
-use common::{Ledger, Tracked};
-
-const STRATEGIES: [WaitStrategy; 4] = [
-    WaitStrategy::Adaptive,
-    WaitStrategy::Park,
-    WaitStrategy::Yield,
-    WaitStrategy::Spin,
-];
+use common::{Ledger, Tracked, STRATEGIES};
 
 /// Echoes the same box.
 struct Echo;

@@ -1,9 +1,24 @@
-//! What several test files share: values that count their drops, so that a value
-//! dropped twice, or never, fails the test.
+//! What several test files share: the wait strategies to run each test under, and
+//! values that count their drops, so that a value dropped twice, or never, fails the test.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ringlink::wait::WaitStrategy;
+
+/// Every wait strategy, the default first.
+pub const STRATEGIES: [WaitStrategy; 4] = [
+    WaitStrategy::Adaptive,
+    WaitStrategy::Park,
+    WaitStrategy::Yield,
+    WaitStrategy::Spin,
+];
+
+/// Long enough for a wrong implementation to show itself (a send that should block, a
+/// wake-up that should not happen); correct ones pass whatever the machine's speed.
+pub const GRACE: Duration = Duration::from_millis(if cfg!(miri) { 5 } else { 50 });
 
 /// A value that reports its drop to its ledger.
 #[derive(Debug)]
