@@ -99,6 +99,10 @@ pub(crate) struct Parker {
     /// Read by the waker after every message, so it has a cache line of its own, written
     /// only around a sleep.
     state: CachePadded<State>,
+    /// The owner's count of waits that yielded because `waker_cpu` named its own CPU,
+    /// since that hint was last forgotten (see [`Parker::spinning_helps`]). Off the
+    /// `state` line, which the waker reads.
+    yields_on_hint: AtomicUsize,
     /// The sleeper's thread, registered (under the lock) before `parked` is set. A waker
     /// that saw the flag set locks after that registration: had its lock come first, its
     /// load of the flag would happen before the store it read, which coherence forbids.
@@ -120,6 +124,13 @@ struct State {
 /// What [`State::waker_cpu`] holds before the first unpark, or where CPUs are unknown.
 const NO_CPU: usize = usize::MAX;
 
+/// How many waits may yield on the strength of a `waker_cpu` before it is forgotten. A
+/// yield that wrongly guessed "same CPU" can still succeed (the other side, moved to
+/// another CPU since, answers during the system call), and then no park would ever
+/// correct the guess; forgetting it lets the process-wide guess, and the next unpark,
+/// decide again.
+const YIELD_HINT_WAITS: usize = 64;
+
 impl Parker {
     pub(crate) fn new() -> Self {
         Parker {
@@ -127,6 +138,7 @@ impl Parker {
                 parked: AtomicBool::new(false),
                 waker_cpu: AtomicUsize::new(NO_CPU),
             }),
+            yields_on_hint: AtomicUsize::new(0),
             thread: Mutex::new(None),
         }
     }
@@ -224,15 +236,26 @@ impl Parker {
     ///
     /// The last thread that had to wake us left its CPU here. When it ran on ours, a spin
     /// could only end by timing out (the two threads take turns on one CPU), so we yield
-    /// to it instead; when on another, we spin. Either guess, when wrong, ends in a park,
-    /// and the unpark after it brings the news. Before any unpark, the process as a whole
-    /// decides (see `sync::spinning_helps`).
+    /// to it instead; when on another, we spin. A wrong guess mostly ends in a park, and
+    /// the unpark after it brings the news; the "same CPU" guess is also forgotten after
+    /// [`YIELD_HINT_WAITS`] waits. Without a guess, the process as a whole decides (see
+    /// `sync::spinning_helps`).
     fn spinning_helps(&self) -> bool {
         let cpu = current_cpu();
         if let Some(cpu) = cpu {
             let theirs = self.state.waker_cpu.load(Ordering::Relaxed);
-            if theirs != NO_CPU {
-                return theirs != cpu;
+            if theirs != NO_CPU && theirs != cpu {
+                return true;
+            }
+            if theirs == cpu {
+                // Only the owner touches this count: a plain load and store.
+                let yields = self.yields_on_hint.load(Ordering::Relaxed) + 1;
+                if yields < YIELD_HINT_WAITS {
+                    self.yields_on_hint.store(yields, Ordering::Relaxed);
+                    return false;
+                }
+                self.yields_on_hint.store(0, Ordering::Relaxed);
+                self.state.waker_cpu.store(NO_CPU, Ordering::Relaxed);
             }
         }
         spinning_helps(cpu)
@@ -347,6 +370,26 @@ mod tests {
             assert!(
                 parker.spinning_helps(),
                 "a waker on another CPU can answer a spin"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_same_cpu_hint_is_forgotten_after_a_while() {
+        std::thread::spawn(|| {
+            let cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
+            let parker = Parker::new();
+            parker.state.waker_cpu.store(cpu, Ordering::Relaxed);
+            for wait in 1..YIELD_HINT_WAITS {
+                assert!(!parker.spinning_helps(), "wait {wait} yields on the hint");
+            }
+            parker.spinning_helps();
+            assert_eq!(
+                parker.state.waker_cpu.load(Ordering::Relaxed),
+                NO_CPU,
+                "the hint is forgotten after {YIELD_HINT_WAITS} waits"
             );
         })
         .join()
