@@ -19,7 +19,7 @@ use ringlink::mpsc::{
 /// yielding only add interleavings that end in the same handshake).
 fn channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     Builder::new()
-        .wait_strategy(WaitStrategy::Park)
+        .with_wait_strategy(WaitStrategy::Park)
         .sync_channel(bound)
 }
 
@@ -159,7 +159,7 @@ fn rendezvous_receiver_drop_wakes_a_waiting_sender() {
 fn rendezvous_hands_over_each_value_while_spinning() {
     model(|| {
         let (tx, rx) = Builder::new()
-            .wait_strategy(WaitStrategy::Spin)
+            .with_wait_strategy(WaitStrategy::Spin)
             .sync_channel::<u32>(0);
         let sender = thread::spawn(move || {
             tx.send(1).unwrap();

@@ -26,8 +26,8 @@ use ringlink::service::{
 /// (spinning and yielding only add interleavings that end in the same handshake).
 fn config(capacity: usize) -> ServiceConfig {
     ServiceConfig::new()
-        .wait_strategy(WaitStrategy::Park)
-        .link_capacity(capacity)
+        .with_wait_strategy(WaitStrategy::Park)
+        .with_link_capacity(capacity)
 }
 
 /// Preemption bound 2 by default (`LOOM_MAX_PREEMPTIONS` overrides it). At 3, loom
@@ -72,7 +72,7 @@ fn a_request_wakes_a_sleeping_server_and_the_reply_a_sleeping_client() {
     model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let server = Server::with_config("echo", Echo, config(1));
-        let echo = server.handle();
+        let echo = server.service_handle();
         let mut client = echo.connect().unwrap();
         let thread = thread::spawn(move || server.run());
         let reply = client.call(Box::new(Counted(drops.clone()))).unwrap();
@@ -93,7 +93,7 @@ fn a_new_link_reaches_a_sleeping_server() {
     model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let server = Server::with_config("echo", Echo, config(1));
-        let echo = server.handle();
+        let echo = server.service_handle();
         let thread = thread::spawn(move || server.run());
         let mut client = echo.connect().unwrap();
         drop(client.call(Box::new(Counted(drops.clone()))).unwrap());
@@ -111,7 +111,7 @@ fn stop_racing_with_a_call_loses_nothing() {
     model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let server = Server::with_config("echo", Echo, config(1));
-        let echo = server.handle();
+        let echo = server.service_handle();
         let mut client = echo.connect().unwrap();
         let server = thread::spawn(move || server.run());
         let caller = {
@@ -150,7 +150,7 @@ fn a_reply_sent_before_the_stop_is_received() {
     model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let server = Server::with_config("echo", Echo, config(1));
-        let echo = server.handle();
+        let echo = server.service_handle();
         let mut client = echo.connect().unwrap();
         client.send(Box::new(Counted(drops.clone()))).unwrap();
         let thread = thread::spawn(move || server.run());
@@ -187,7 +187,7 @@ fn full_rings_wake_both_ways() {
     }
     model(|| {
         let server = Server::with_config("number", Number, config(1));
-        let handle = server.handle();
+        let handle = server.service_handle();
         let mut client = handle.connect().unwrap();
         client.send(Box::new(1)).unwrap();
         let thread = thread::spawn(move || server.run());
@@ -214,7 +214,7 @@ fn a_panic_wakes_the_waiting_client_with_an_error() {
     silence_planned_panics();
     model(|| {
         let server = Server::with_config("panics", Panics, config(1));
-        let handle = server.handle();
+        let handle = server.service_handle();
         let mut client = handle.connect().unwrap();
         let thread = thread::spawn(move || server.run());
         client.send(Box::new(1)).unwrap();

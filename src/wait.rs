@@ -54,7 +54,7 @@ use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 /// use ringlink::wait::WaitStrategy;
 ///
 /// let (tx, rx) = Builder::new()
-///     .wait_strategy(WaitStrategy::Yield)
+///     .with_wait_strategy(WaitStrategy::Yield)
 ///     .sync_channel::<u32>(16);
 /// std::thread::spawn(move || tx.send(7).unwrap());
 /// assert_eq!(rx.recv(), Ok(7));

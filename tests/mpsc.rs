@@ -17,7 +17,7 @@ mod common;
 use common::{Ledger, Tracked, GRACE, STRATEGIES};
 
 fn channel<T>(strategy: WaitStrategy, bound: usize) -> (SyncSender<T>, Receiver<T>) {
-    Builder::new().wait_strategy(strategy).sync_channel(bound)
+    Builder::new().with_wait_strategy(strategy).sync_channel(bound)
 }
 
 // ---------------------------------------------------------------------------------
@@ -523,7 +523,7 @@ fn spurious_unparks_do_not_end_a_wait() {
 #[test]
 fn halves_may_move_between_threads_between_waits() {
     let (tx, rx) = Builder::new()
-        .wait_strategy(WaitStrategy::Park)
+        .with_wait_strategy(WaitStrategy::Park)
         .sync_channel(1);
     // The receiver sleeps on one thread, then on another: each must be woken.
     let rx = thread::spawn(move || {
@@ -858,7 +858,7 @@ fn halves_are_send_and_need_no_send_to_be_made() {
 fn a_builder_is_reusable_and_defaults_to_adaptive() {
     assert_eq!(Builder::new(), Builder::default());
     assert_eq!(WaitStrategy::default(), WaitStrategy::Adaptive);
-    let builder = Builder::new().wait_strategy(WaitStrategy::Yield);
+    let builder = Builder::new().with_wait_strategy(WaitStrategy::Yield);
     let (tx1, rx1) = builder.sync_channel(1);
     let (tx2, rx2) = builder.sync_channel(1);
     tx1.send(1).unwrap();

@@ -55,7 +55,7 @@ fn echo_round_trips_through_two_channels() {
         } else {
             rounds
         };
-        let builder = Builder::new().wait_strategy(strategy);
+        let builder = Builder::new().with_wait_strategy(strategy);
         let (request_tx, request_rx) = builder.sync_channel::<u64>(1);
         let (reply_tx, reply_rx) = builder.sync_channel::<u64>(1);
         let server = thread::spawn(move || {
@@ -86,7 +86,7 @@ fn every_value_is_dropped_once_when_both_halves_race_to_drop() {
         let recv_count = rng.below(per_round) as usize;
         let ledger = Ledger::new();
         let (tx, rx) = Builder::new()
-            .wait_strategy(strategy)
+            .with_wait_strategy(strategy)
             .sync_channel::<Tracked>(bound);
         let start = Arc::new(Barrier::new(2));
 
@@ -206,7 +206,7 @@ fn receiver_drop_mid_stream_wakes_the_sender_and_drops_everything() {
         let strategy = STRATEGIES[round % 4];
         let ledger = Ledger::new();
         let (tx, rx) = Builder::new()
-            .wait_strategy(strategy)
+            .with_wait_strategy(strategy)
             .sync_channel::<Tracked>(round % 3);
         let ledger2 = ledger.clone();
         let sender = thread::spawn(move || {

@@ -18,7 +18,7 @@ mod common;
 use common::{GRACE, STRATEGIES};
 
 fn config(strategy: WaitStrategy) -> ServiceConfig {
-    ServiceConfig::new().wait_strategy(strategy)
+    ServiceConfig::new().with_wait_strategy(strategy)
 }
 
 /// Answers each request with the same box.
@@ -141,7 +141,7 @@ fn unsized_requests_and_responses() {
 #[test]
 fn replies_come_back_in_order() {
     for strategy in STRATEGIES {
-        let cfg = config(strategy).link_capacity(4);
+        let cfg = config(strategy).with_link_capacity(4);
         let mut manager = ServiceManager::with_config(cfg);
         let mut client = manager.start("echo", Echo).unwrap().connect().unwrap();
         let n = if cfg!(miri) { 20 } else { 1000 };
@@ -171,7 +171,7 @@ fn services_are_found_by_name_and_by_handle() {
 
     let mut by_name = manager.connect::<u64, u64>("echo").unwrap();
     let mut by_handle = echo.connect().unwrap();
-    let by_lookup = manager.handle::<u64, u64>("echo").unwrap();
+    let by_lookup = manager.lookup::<u64, u64>("echo").unwrap();
     assert_eq!(by_lookup.name(), "echo");
     assert_eq!(*by_name.call(Box::new(1)).unwrap(), 1);
     assert_eq!(*by_handle.call(Box::new(2)).unwrap(), 2);
@@ -315,9 +315,9 @@ fn links_are_served_round_robin_in_bounded_batches() {
         }
     }
     let order = Arc::new(Mutex::new(Vec::new()));
-    let cfg = ServiceConfig::new().link_capacity(16).batch(4);
+    let cfg = ServiceConfig::new().with_link_capacity(16).with_batch(4);
     let server = Server::with_config("recorder", Recorder(order.clone()), cfg);
-    let handle = server.handle();
+    let handle = server.service_handle();
     let mut a = handle.connect().unwrap();
     let mut b = handle.connect().unwrap();
     for i in 0..16 {
@@ -340,7 +340,7 @@ fn links_are_served_round_robin_in_bounded_batches() {
 #[test]
 fn a_client_that_does_not_read_slows_only_itself() {
     for strategy in STRATEGIES {
-        let cfg = config(strategy).link_capacity(2);
+        let cfg = config(strategy).with_link_capacity(2);
         let mut manager = ServiceManager::with_config(cfg);
         let echo = manager.start("echo", Echo).unwrap();
         let mut lazy = echo.connect().unwrap();
@@ -378,7 +378,7 @@ fn a_client_that_does_not_read_slows_only_itself() {
 #[test]
 fn a_blocked_send_waits_for_room_then_fails_on_stop() {
     let (gated, taken, gate) = gated();
-    let cfg = ServiceConfig::new().link_capacity(1);
+    let cfg = ServiceConfig::new().with_link_capacity(1);
     let mut manager = ServiceManager::with_config(cfg);
     let service = manager.start("gated", gated).unwrap();
     let mut client = service.connect().unwrap();
@@ -410,7 +410,7 @@ fn a_blocked_send_waits_for_room_then_fails_on_stop() {
 fn a_blocked_send_is_woken_when_room_is_made() {
     for strategy in STRATEGIES {
         let (gated, taken, gate) = gated();
-        let cfg = config(strategy).link_capacity(1);
+        let cfg = config(strategy).with_link_capacity(1);
         let mut manager = ServiceManager::with_config(cfg);
         let mut client = manager.start("gated", gated).unwrap().connect().unwrap();
         client.send(Box::new(1)).unwrap();
@@ -635,7 +635,7 @@ fn requests_sent_before_a_client_leaves_are_handled() {
         }
     }
     let (tx, rx) = std_mpsc::channel();
-    let cfg = ServiceConfig::new().link_capacity(4);
+    let cfg = ServiceConfig::new().with_link_capacity(4);
     let mut manager = ServiceManager::with_config(cfg);
     let forward = manager.start("forward", Forward(tx)).unwrap();
     for round in 0..10 {
@@ -655,8 +655,8 @@ fn requests_sent_before_a_client_leaves_are_handled() {
 
 #[test]
 fn a_server_runs_on_a_thread_of_your_own() {
-    let server = Server::with_config("echo", Echo, ServiceConfig::new().batch(1));
-    let handle = server.handle();
+    let server = Server::with_config("echo", Echo, ServiceConfig::new().with_batch(1));
+    let handle = server.service_handle();
     let mut early = handle.connect().unwrap();
     early.send(Box::new(1)).unwrap();
     let thread = thread::spawn(move || server.run());
@@ -672,7 +672,7 @@ fn a_server_runs_on_a_thread_of_your_own() {
 #[test]
 fn a_server_dropped_without_running_disconnects_its_clients() {
     let server = Server::new("never", Echo);
-    let handle = server.handle();
+    let handle = server.service_handle();
     let mut client = handle.connect().unwrap();
     client.send(Box::new(1)).unwrap();
     let waiting = thread::spawn(move || client.recv());
@@ -685,7 +685,7 @@ fn a_server_dropped_without_running_disconnects_its_clients() {
 #[test]
 fn many_services_many_clients() {
     let per_client = if cfg!(miri) { 5 } else { 2000 };
-    let mut manager = ServiceManager::with_config(ServiceConfig::new().link_capacity(8));
+    let mut manager = ServiceManager::with_config(ServiceConfig::new().with_link_capacity(8));
     let handles: Vec<_> = (0..3)
         .map(|s| manager.start(format!("echo-{s}"), Echo).unwrap())
         .collect();

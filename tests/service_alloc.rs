@@ -65,7 +65,7 @@ fn echo_round_trips_allocate_nothing() {
     // Park sleeps on every wait: the slow path (announce, fence, park, unpark) must not
     // allocate either, not only the spinning fast path.
     for strategy in [WaitStrategy::Adaptive, WaitStrategy::Park] {
-        let config = ServiceConfig::new().wait_strategy(strategy);
+        let config = ServiceConfig::new().with_wait_strategy(strategy);
         let mut manager = ServiceManager::with_config(config);
         let mut client = manager.start("echo", Echo).unwrap().connect().unwrap();
         let mut message = Box::new([0; 4]);

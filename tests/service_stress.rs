@@ -48,8 +48,8 @@ fn calls_racing_with_stop_are_handled_or_fail() {
         let strategy = STRATEGIES[round % STRATEGIES.len()];
         let ledger = Ledger::new();
         let cfg = ServiceConfig::new()
-            .wait_strategy(strategy)
-            .link_capacity(2);
+            .with_wait_strategy(strategy)
+            .with_link_capacity(2);
         let mut manager = ServiceManager::with_config(cfg);
         let echo = manager.start("echo", Echo).unwrap();
         let clients = 2;
@@ -101,8 +101,8 @@ fn queued_requests_and_unread_replies_are_dropped_exactly_once() {
         let strategy = STRATEGIES[round % STRATEGIES.len()];
         let ledger = Ledger::new();
         let cfg = ServiceConfig::new()
-            .wait_strategy(strategy)
-            .link_capacity(8);
+            .with_wait_strategy(strategy)
+            .with_link_capacity(8);
         let mut manager = ServiceManager::with_config(cfg);
         let echo = manager.start("echo", Echo).unwrap();
         let workers: Vec<_> = (0..3usize)
@@ -143,8 +143,8 @@ fn a_panic_amid_calls_disconnects_every_client_and_leaks_nothing() {
         let strategy = STRATEGIES[round % STRATEGIES.len()];
         let ledger = Ledger::new();
         let cfg = ServiceConfig::new()
-            .wait_strategy(strategy)
-            .link_capacity(2);
+            .with_wait_strategy(strategy)
+            .with_link_capacity(2);
         let mut manager = ServiceManager::with_config(cfg);
         let fragile = manager.start("fragile", PanicsAt(20 + round)).unwrap();
         let steady = manager.start("steady", Echo).unwrap();
@@ -192,10 +192,10 @@ fn clients_come_and_go_while_the_server_runs() {
     for strategy in STRATEGIES {
         let ledger = Ledger::new();
         let cfg = ServiceConfig::new()
-            .wait_strategy(strategy)
-            .link_capacity(4);
+            .with_wait_strategy(strategy)
+            .with_link_capacity(4);
         let server = Server::with_config("echo", Echo, cfg);
-        let echo = server.handle();
+        let echo = server.service_handle();
         let thread = thread::spawn(move || server.run());
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -229,7 +229,7 @@ fn connects_racing_with_stop_never_hang() {
     for round in 0..rounds {
         let ledger = Ledger::new();
         let strategy = STRATEGIES[round % STRATEGIES.len()];
-        let cfg = ServiceConfig::new().wait_strategy(strategy);
+        let cfg = ServiceConfig::new().with_wait_strategy(strategy);
         let mut manager = ServiceManager::with_config(cfg);
         let echo = manager.start("echo", Echo).unwrap();
         let connector = {

@@ -104,7 +104,7 @@
 //! use ringlink::mpsc::{Builder, WaitStrategy};
 //!
 //! let (tx, rx) = Builder::new()
-//!     .wait_strategy(WaitStrategy::Park)
+//!     .with_wait_strategy(WaitStrategy::Park)
 //!     .sync_channel::<u64>(1024);
 //! tx.send(1).unwrap();
 //! assert_eq!(rx.recv(), Ok(1));
@@ -166,7 +166,7 @@ pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
 /// # ringlink::__skip_doctest_under_loom!();
 /// use ringlink::mpsc::{Builder, WaitStrategy};
 ///
-/// let builder = Builder::new().wait_strategy(WaitStrategy::Spin);
+/// let builder = Builder::new().with_wait_strategy(WaitStrategy::Spin);
 /// let (tx, rx) = builder.sync_channel(8);
 /// std::thread::spawn(move || tx.send("hi").unwrap());
 /// assert_eq!(rx.recv(), Ok("hi"));
@@ -197,13 +197,27 @@ impl Builder {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::mpsc::{Builder, WaitStrategy};
     ///
-    /// let (tx, rx) = Builder::new().wait_strategy(WaitStrategy::Yield).sync_channel(1);
+    /// let (tx, rx) = Builder::new().with_wait_strategy(WaitStrategy::Yield).sync_channel(1);
     /// std::thread::spawn(move || tx.send(5).unwrap());
     /// assert_eq!(rx.recv(), Ok(5));
     /// ```
-    pub const fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+    pub const fn with_wait_strategy(mut self, strategy: WaitStrategy) -> Self {
         self.strategy = strategy;
         self
+    }
+
+    /// How both halves of the channels made by this builder wait.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{Builder, WaitStrategy};
+    ///
+    /// assert_eq!(Builder::new().wait_strategy(), WaitStrategy::Adaptive);
+    /// let builder = Builder::new().with_wait_strategy(WaitStrategy::Spin);
+    /// assert_eq!(builder.wait_strategy(), WaitStrategy::Spin);
+    /// ```
+    pub const fn wait_strategy(&self) -> WaitStrategy {
+        self.strategy
     }
 
     /// Makes a channel whose buffer holds exactly `bound` values, as [`sync_channel`]
@@ -217,7 +231,7 @@ impl Builder {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::mpsc::{Builder, WaitStrategy};
     ///
-    /// let (tx, rx) = Builder::new().wait_strategy(WaitStrategy::Park).sync_channel(0);
+    /// let (tx, rx) = Builder::new().with_wait_strategy(WaitStrategy::Park).sync_channel(0);
     /// let sender = std::thread::spawn(move || tx.send("handed over").unwrap());
     /// assert_eq!(rx.recv(), Ok("handed over"));
     /// sender.join().unwrap();

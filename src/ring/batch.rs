@@ -37,10 +37,10 @@ impl<T> Producer<T> {
         for value in values.into_iter().take(free) {
             let producer = &mut *batch.producer;
             let tail = producer.tail;
+            let slot = producer.slot(tail);
             // SAFETY: fewer than `free` values were written before this one, so position
             // `tail` is outside `head..tail` as the `Acquire` load in `slots` saw it: its
             // slot is empty and the consumer will not read it before the `seq` store.
-            let slot = producer.slot(tail);
             slot.value.with_mut(|p| unsafe { (*p).write(value) });
             let next = tail.wrapping_add(1);
             // `pop` reads the value once it sees this mark (pairs with its `Acquire`).

@@ -159,10 +159,10 @@ impl<T> CallError<T> {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::service::CallError;
     ///
-    /// assert_eq!(CallError::NotSent(7).into_request(), Some(7));
-    /// assert_eq!(CallError::<u8>::NoReply.into_request(), None);
+    /// assert_eq!(CallError::NotSent(7).into_inner(), Some(7));
+    /// assert_eq!(CallError::<u8>::NoReply.into_inner(), None);
     /// ```
-    pub fn into_request(self) -> Option<T> {
+    pub fn into_inner(self) -> Option<T> {
         match self {
             CallError::NotSent(request) => Some(request),
             CallError::NoReply => None,

@@ -27,7 +27,7 @@ use crate::wait::Parker;
 pub(super) fn new_link<Req: ?Sized, Resp: ?Sized>(
     shared: &Arc<Shared<Req, Resp>>,
 ) -> (Client<Req, Resp>, ServerLink<Req, Resp>) {
-    let capacity = shared.config.capacity();
+    let capacity = shared.config.link_capacity();
     let (request_tx, request_rx) = RingBuffer::new(capacity);
     let (reply_tx, reply_rx) = RingBuffer::new(capacity);
     let parker = Arc::new(Parker::new());
@@ -184,7 +184,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         let mut request = Some(request);
         let sent = self
             .parker
-            .wait_until(self.server.0.config.strategy(), None, || {
+            .wait_until(self.server.0.config.wait_strategy(), None, || {
                 let value = request.take()?;
                 if requests.is_abandoned() {
                     return Some(Err(SendError(value)));
@@ -222,7 +222,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     ///     }
     /// }
     ///
-    /// let config = ServiceConfig::new().link_capacity(1);
+    /// let config = ServiceConfig::new().with_link_capacity(1);
     /// let mut manager = ServiceManager::with_config(config);
     /// let mut client = manager.start("sink", Sink).unwrap().connect().unwrap();
     /// let mut full = false;
@@ -375,7 +375,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
                 None => poll_reply(replies),
                 Some(deadline) => {
                     self.parker
-                        .wait_until(self.server.0.config.strategy(), deadline, || {
+                        .wait_until(self.server.0.config.wait_strategy(), deadline, || {
                             poll_reply(replies)
                         })
                 }

@@ -85,8 +85,8 @@ impl ServiceManager {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::service::{ServiceConfig, ServiceManager};
     ///
-    /// let manager = ServiceManager::with_config(ServiceConfig::new().batch(1));
-    /// assert_eq!(manager.config().batch_size(), 1);
+    /// let manager = ServiceManager::with_config(ServiceConfig::new().with_batch(1));
+    /// assert_eq!(manager.config().batch(), 1);
     /// ```
     pub fn with_config(config: ServiceConfig) -> Self {
         let (done_tx, done_rx) = std_mpsc::channel();
@@ -104,7 +104,7 @@ impl ServiceManager {
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
     /// let manager = ringlink::service::ServiceManager::new();
-    /// assert_eq!(manager.config().capacity(), 64);
+    /// assert_eq!(manager.config().link_capacity(), 64);
     /// ```
     pub fn config(&self) -> &ServiceConfig {
         &self.config
@@ -144,7 +144,7 @@ impl ServiceManager {
             return Err(StartError::InvalidName(name));
         }
         let server = Server::with_config(name.clone(), service, self.config);
-        let handle = server.handle();
+        let handle = server.service_handle();
         let id = self.next_id;
         let done = SignalOnDrop {
             id,
@@ -190,14 +190,14 @@ impl ServiceManager {
     ///
     /// let mut manager = ServiceManager::new();
     /// manager.start("echo", Echo).unwrap();
-    /// let echo = manager.handle::<u8, u8>("echo").unwrap();
+    /// let echo = manager.lookup::<u8, u8>("echo").unwrap();
     /// assert_eq!(echo.name(), "echo");
     /// assert!(matches!(
-    ///     manager.handle::<String, String>("echo"),
+    ///     manager.lookup::<String, String>("echo"),
     ///     Err(ConnectError::WrongType { .. })
     /// ));
     /// ```
-    pub fn handle<Req, Resp>(&self, name: &str) -> Result<ServiceHandle<Req, Resp>, ConnectError>
+    pub fn lookup<Req, Resp>(&self, name: &str) -> Result<ServiceHandle<Req, Resp>, ConnectError>
     where
         Req: ?Sized + Send + 'static,
         Resp: ?Sized + Send + 'static,
@@ -244,7 +244,7 @@ impl ServiceManager {
         Req: ?Sized + Send + 'static,
         Resp: ?Sized + Send + 'static,
     {
-        self.handle::<Req, Resp>(name)?.connect()
+        self.lookup::<Req, Resp>(name)?.connect()
     }
 
     /// The names of the manager's services, in the order they were started.

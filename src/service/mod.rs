@@ -274,11 +274,11 @@ pub trait Service: Send + 'static {
 /// use ringlink::service::{ServiceConfig, ServiceManager, WaitStrategy};
 ///
 /// let config = ServiceConfig::new()
-///     .link_capacity(256)
-///     .batch(64)
-///     .wait_strategy(WaitStrategy::Park);
+///     .with_link_capacity(256)
+///     .with_batch(64)
+///     .with_wait_strategy(WaitStrategy::Park);
 /// let manager = ServiceManager::with_config(config);
-/// assert_eq!(manager.config().capacity(), 256);
+/// assert_eq!(manager.config().link_capacity(), 256);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ServiceConfig {
@@ -296,8 +296,8 @@ impl ServiceConfig {
     /// use ringlink::service::{ServiceConfig, WaitStrategy};
     ///
     /// let config = ServiceConfig::new();
-    /// assert_eq!((config.capacity(), config.batch_size()), (64, 16));
-    /// assert_eq!(config.strategy(), WaitStrategy::Adaptive);
+    /// assert_eq!((config.link_capacity(), config.batch()), (64, 16));
+    /// assert_eq!(config.wait_strategy(), WaitStrategy::Adaptive);
     /// assert_eq!(config, ServiceConfig::default());
     /// ```
     pub const fn new() -> Self {
@@ -318,10 +318,10 @@ impl ServiceConfig {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::service::ServiceConfig;
     ///
-    /// assert_eq!(ServiceConfig::new().link_capacity(8).capacity(), 8);
-    /// assert_eq!(ServiceConfig::new().link_capacity(0).capacity(), 1);
+    /// assert_eq!(ServiceConfig::new().with_link_capacity(8).link_capacity(), 8);
+    /// assert_eq!(ServiceConfig::new().with_link_capacity(0).link_capacity(), 1);
     /// ```
-    pub const fn link_capacity(mut self, capacity: usize) -> Self {
+    pub const fn with_link_capacity(mut self, capacity: usize) -> Self {
         self.capacity = if capacity == 0 { 1 } else { capacity };
         self
     }
@@ -333,10 +333,10 @@ impl ServiceConfig {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::service::ServiceConfig;
     ///
-    /// assert_eq!(ServiceConfig::new().batch(4).batch_size(), 4);
-    /// assert_eq!(ServiceConfig::new().batch(0).batch_size(), 1);
+    /// assert_eq!(ServiceConfig::new().with_batch(4).batch(), 4);
+    /// assert_eq!(ServiceConfig::new().with_batch(0).batch(), 1);
     /// ```
-    pub const fn batch(mut self, batch: usize) -> Self {
+    pub const fn with_batch(mut self, batch: usize) -> Self {
         self.batch = if batch == 0 { 1 } else { batch };
         self
     }
@@ -347,10 +347,10 @@ impl ServiceConfig {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::service::{ServiceConfig, WaitStrategy};
     ///
-    /// let config = ServiceConfig::new().wait_strategy(WaitStrategy::Yield);
-    /// assert_eq!(config.strategy(), WaitStrategy::Yield);
+    /// let config = ServiceConfig::new().with_wait_strategy(WaitStrategy::Yield);
+    /// assert_eq!(config.wait_strategy(), WaitStrategy::Yield);
     /// ```
-    pub const fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+    pub const fn with_wait_strategy(mut self, strategy: WaitStrategy) -> Self {
         self.strategy = strategy;
         self
     }
@@ -359,9 +359,9 @@ impl ServiceConfig {
     ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
-    /// assert_eq!(ringlink::service::ServiceConfig::new().capacity(), 64);
+    /// assert_eq!(ringlink::service::ServiceConfig::new().link_capacity(), 64);
     /// ```
-    pub const fn capacity(&self) -> usize {
+    pub const fn link_capacity(&self) -> usize {
         self.capacity
     }
 
@@ -369,9 +369,9 @@ impl ServiceConfig {
     ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
-    /// assert_eq!(ringlink::service::ServiceConfig::new().batch_size(), 16);
+    /// assert_eq!(ringlink::service::ServiceConfig::new().batch(), 16);
     /// ```
-    pub const fn batch_size(&self) -> usize {
+    pub const fn batch(&self) -> usize {
         self.batch
     }
 
@@ -381,9 +381,9 @@ impl ServiceConfig {
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::service::{ServiceConfig, WaitStrategy};
     ///
-    /// assert_eq!(ServiceConfig::new().strategy(), WaitStrategy::Adaptive);
+    /// assert_eq!(ServiceConfig::new().wait_strategy(), WaitStrategy::Adaptive);
     /// ```
-    pub const fn strategy(&self) -> WaitStrategy {
+    pub const fn wait_strategy(&self) -> WaitStrategy {
         self.strategy
     }
 }

@@ -103,7 +103,7 @@ impl ServiceReport {
     /// #     fn handle(&mut self, _: Box<()>) -> Option<Box<()>> { None }
     /// # }
     /// let server = Server::new("nop", Nop);
-    /// server.handle().stop();
+    /// server.service_handle().stop();
     /// assert_eq!(server.run().name(), "nop");
     /// ```
     pub fn name(&self) -> &str {
@@ -123,7 +123,7 @@ impl ServiceReport {
     /// #     fn handle(&mut self, _: Box<()>) -> Option<Box<()>> { None }
     /// # }
     /// let server = Server::new("nop", Nop);
-    /// server.handle().stop();
+    /// server.service_handle().stop();
     /// assert_eq!(server.run().handled(), 0);
     /// ```
     pub fn handled(&self) -> u64 {
@@ -144,7 +144,7 @@ impl ServiceReport {
     /// use ringlink::service::Outcome;
     ///
     /// let server = Server::new("nop", Nop);
-    /// server.handle().stop();
+    /// server.service_handle().stop();
     /// assert_eq!(server.run().outcome(), &Outcome::Stopped);
     /// ```
     pub fn outcome(&self) -> &Outcome {
@@ -163,7 +163,7 @@ impl ServiceReport {
     /// #     fn handle(&mut self, _: Box<()>) -> Option<Box<()>> { None }
     /// # }
     /// let server = Server::new("nop", Nop);
-    /// server.handle().stop();
+    /// server.service_handle().stop();
     /// assert!(server.run().is_clean());
     /// ```
     pub fn is_clean(&self) -> bool {

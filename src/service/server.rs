@@ -201,7 +201,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
     /// #     fn handle(&mut self, _: Box<()>) -> Option<Box<()>> { None }
     /// # }
     /// let server = Server::new("nop", Nop);
-    /// let handle = server.handle();
+    /// let handle = server.service_handle();
     /// let thread = std::thread::spawn(move || server.run());
     /// handle.stop();
     /// assert!(!handle.is_running());
@@ -276,7 +276,7 @@ impl<Req: ?Sized, Resp: ?Sized> fmt::Debug for ServiceHandle<Req, Resp> {
 /// }
 ///
 /// let server = Server::new("echo", Echo);
-/// let echo = server.handle();
+/// let echo = server.service_handle();
 /// let thread = std::thread::Builder::new()
 ///     .name("my echo thread".into())
 ///     .spawn(move || server.run())
@@ -306,7 +306,7 @@ impl<S: Service> Server<S> {
     /// #     fn handle(&mut self, _: Box<()>) -> Option<Box<()>> { None }
     /// # }
     /// let server = Server::new("nop", Nop);
-    /// assert_eq!(server.handle().name(), "nop");
+    /// assert_eq!(server.service_handle().name(), "nop");
     /// ```
     pub fn new(name: impl Into<String>, service: S) -> Self {
         Server::with_config(name, service, ServiceConfig::new())
@@ -325,7 +325,7 @@ impl<S: Service> Server<S> {
     /// # }
     /// use ringlink::service::{ServiceConfig, WaitStrategy};
     ///
-    /// let config = ServiceConfig::new().wait_strategy(WaitStrategy::Park);
+    /// let config = ServiceConfig::new().with_wait_strategy(WaitStrategy::Park);
     /// let server = Server::with_config("nop", Nop, config);
     /// ```
     pub fn with_config(name: impl Into<String>, service: S, config: ServiceConfig) -> Self {
@@ -361,15 +361,15 @@ impl<S: Service> Server<S> {
     /// #     fn handle(&mut self, r: Box<u8>) -> Option<Box<u8>> { Some(r) }
     /// # }
     /// let server = Server::new("echo", Echo);
-    /// let mut early = server.handle().connect().unwrap(); // queued until `run` starts
+    /// let mut early = server.service_handle().connect().unwrap(); // queued until `run` starts
     /// early.send(Box::new(1)).unwrap();
-    /// let handle = server.handle();
+    /// let handle = server.service_handle();
     /// let thread = std::thread::spawn(move || server.run());
     /// assert_eq!(*early.recv().unwrap(), 1);
     /// handle.stop();
     /// thread.join().unwrap();
     /// ```
-    pub fn handle(&self) -> ServiceHandle<S::Request, S::Response> {
+    pub fn service_handle(&self) -> ServiceHandle<S::Request, S::Response> {
         ServiceHandle {
             shared: self.shared.clone(),
         }
@@ -394,7 +394,7 @@ impl<S: Service> Server<S> {
     /// use ringlink::service::Outcome;
     ///
     /// let server = Server::new("nop", Nop);
-    /// server.handle().stop(); // stops at once: `run` returns after `started`
+    /// server.service_handle().stop(); // stops at once: `run` returns after `started`
     /// let report = server.run();
     /// assert_eq!(report.outcome(), &Outcome::Stopped);
     /// ```
@@ -462,8 +462,8 @@ fn serve<S: Service>(
     handled: &mut usize,
 ) {
     service.started();
-    let batch = shared.config.batch_size();
-    let strategy = shared.config.strategy();
+    let batch = shared.config.batch();
+    let strategy = shared.config.wait_strategy();
     loop {
         if shared.is_stopping() {
             return;
