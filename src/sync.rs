@@ -105,11 +105,15 @@ mod imp {
     /// The asymmetric pair guarantees what two `SeqCst` fences guarantee, and that is
     /// what the models check.
     pub(crate) fn light_fence() {
+        // mutant(loom_mpsc): loom light_fence (the waker's StoreLoad) removed =>
+        // mutant(loom_service): loom light_fence (the waker's StoreLoad: notify) removed =>
         fence(Ordering::SeqCst);
     }
 
     /// See [`light_fence`].
     pub(crate) fn heavy_fence() {
+        // mutant(loom_mpsc): loom heavy_fence (the sleeper's StoreLoad) removed =>
+        // mutant(loom_service): loom heavy_fence (the sleeper's StoreLoad) removed =>
         fence(Ordering::SeqCst);
     }
 

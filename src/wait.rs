@@ -161,6 +161,8 @@ impl Parker {
     /// rendezvous hand-over) whose stores are not followed by a message.
     pub(crate) fn notify_strong(&self) {
         // StoreLoad with the sleeper's `heavy_fence`, as in `notify`.
+        // mutant(loom_mpsc): notify_strong fence (drops, rendezvous) removed =>
+        // mutant(loom_service): notify_strong fence (stop, link close, client drop) removed =>
         fence(Ordering::SeqCst);
         if self.state.parked.load(Ordering::Relaxed) {
             self.unpark();
@@ -273,6 +275,7 @@ impl Parker {
             // re-check is seen by it, one that published after sees the flag.
             self.state.parked.store(true, Ordering::Relaxed);
             heavy_fence();
+            // mutant(loom_mpsc): park: re-check after announcing removed => if let Some(ready) = None {
             if let Some(ready) = poll() {
                 self.state.parked.store(false, Ordering::Relaxed);
                 return Some(ready);

@@ -315,6 +315,7 @@ fn poll_value<T>(consumer: &mut Consumer<T>) -> Option<Result<T, RecvError>> {
         Ok(value) => Some(Ok(value)),
         // The producer marks the ring abandoned after its last push (`Release`; the load
         // is `Acquire`), so a pop after seeing the mark finds whatever was sent last.
+        // mutant(loom_mpsc): recv: no last pop after seeing the sender gone => Err(_) if consumer.is_abandoned() => Some(Err(RecvError)),
         Err(_) if consumer.is_abandoned() => Some(consumer.pop().map_err(|_| RecvError)),
         Err(_) => None,
     }

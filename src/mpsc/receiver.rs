@@ -237,6 +237,7 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         // Declared first, so dropped last: after the consumer has marked the ring
         // abandoned, even if dropping a buffered value panics.
+        // mutant(loom_mpsc): Receiver::drop does not wake the sender => let _wake_sender = ();
         let _wake_sender = NotifyOnDrop(&self.shared.sender);
         // SAFETY: the consumer is dropped here, once, and `self` is not used after.
         // Dropping it drops the values still buffered, now rather than with the sender.

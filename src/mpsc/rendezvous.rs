@@ -62,6 +62,7 @@ pub(super) fn send<T>(
                 // carried by its later compare-exchanges, all in that release sequence),
                 // happens before the push in `hand_over`, which so finds the slot free.
                 if state
+                    // mutant(loom_mpsc): rendezvous claim of a waiting receiver: Acquire -> Relaxed => .compare_exchange(RECEIVER_WAITING, CLAIMED, Relaxed, Relaxed)
                     .compare_exchange(RECEIVER_WAITING, CLAIMED, Acquire, Relaxed)
                     .is_ok()
                 {
@@ -77,6 +78,7 @@ pub(super) fn send<T>(
                 // `Acquire`, as for the claim above: every later push of this send comes
                 // after the receiver's last pop.
                 if state
+                    // mutant(loom_mpsc): rendezvous sender announcement: Acquire -> Relaxed => .compare_exchange(IDLE, SENDER_WAITING, Relaxed, Relaxed)
                     .compare_exchange(IDLE, SENDER_WAITING, Acquire, Relaxed)
                     .is_err()
                 {
@@ -205,6 +207,7 @@ fn take<T>(shared: &Shared, consumer: &mut Consumer<T>) -> Result<T, RecvTimeout
 /// that waits for the value to be taken.
 fn finish<T>(shared: &Shared, outcome: Result<T, RecvError>) -> Result<T, RecvTimeoutError> {
     // `Release`: carries the pop to the sender's next push (see `send`).
+    // mutant(loom_mpsc): rendezvous finish: IDLE store Release -> Relaxed => shared.rendezvous.store(IDLE, Relaxed);
     shared.rendezvous.store(IDLE, Release);
     shared.sender.notify_strong();
     outcome.map_err(|RecvError| RecvTimeoutError::Disconnected)

@@ -229,6 +229,7 @@ impl<T> Drop for SyncSender<T> {
     fn drop(&mut self) {
         // Declared first, so dropped last: after the producer has marked the ring
         // abandoned, even if dropping the ring's values panics.
+        // mutant(loom_mpsc): SyncSender::drop does not wake the receiver => let _wake_receiver = ();
         let _wake_receiver = NotifyOnDrop(&self.shared.receiver);
         // SAFETY: the producer is dropped here, once, and `self` is not used after.
         self.producer

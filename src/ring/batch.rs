@@ -10,6 +10,9 @@ use core::iter::FusedIterator;
 use super::{Consumer, Producer};
 use crate::sync::Ordering;
 
+// Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
+// mutants(loom_ring): orderings
+
 impl<T> Producer<T> {
     /// Pushes values taken from `values` until the ring is full or `values` ends, then
     /// publishes them all with one store. Returns how many were pushed.

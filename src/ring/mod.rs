@@ -50,6 +50,9 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
 
+// Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
+// mutants(loom_ring): orderings
+
 /// One slot of storage.
 ///
 /// The value sits beside the sequence number that publishes it, on the same cache line:
@@ -352,6 +355,9 @@ impl<T> Producer<T> {
     /// assert!(producer.is_abandoned());
     /// ```
     pub fn is_abandoned(&self) -> bool {
+        // not a mutant: the consumer publishes nothing the producer reads: on seeing the
+        // flag the producer learns only that the consumer is gone, and never touches a slot
+        // because of it
         self.ring.abandoned.load(Ordering::Acquire)
     }
 
@@ -493,6 +499,9 @@ impl<T> Consumer<T> {
         let ready = self
             .ring
             .tail
+            // not a mutant: a count only: no slot is read on the strength of this load
+            // (pop, peek and pop_iter each make their own Acquire load before reading a
+            // slot), and coherence alone keeps the count from going backwards
             .load(Ordering::Acquire)
             .wrapping_sub(self.head);
         // `pop` goes by `seq`, so `head` may be ahead of the `tail` this thread sees yet
@@ -577,6 +586,8 @@ impl<T> Drop for Consumer<T> {
         // A leaked `PopIter` may have left `ring.head` behind `self.head`: publish it, or
         // the values it moved out would be dropped again below or with the ring.
         self.publish_head();
+        // not a mutant: pairs only with Producer::is_abandoned (above); the slots the
+        // consumer hands back are published by its stores of head, not by this flag
         self.ring.abandoned.store(true, Ordering::Release);
         // Drop now what is queued rather than when the producer goes. A value pushed
         // after this loop ends is dropped with the ring, by the producer's side.

@@ -170,6 +170,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         match self.requests.push(request) {
             Ok(()) => {
                 // After the push: a server going to sleep sees the request or is woken.
+                // mutant(loom_service): send: no doorbell ring after the push =>
                 self.server.0.doorbell.notify();
                 Ok(())
             }
@@ -384,6 +385,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         match outcome {
             Some(Ok(reply)) => {
                 // The server may hold a reply that waits for the room just made.
+                // mutant(loom_service): recv: no doorbell ring after popping a reply =>
                 self.server.0.doorbell.notify();
                 Ok(reply)
             }
@@ -399,6 +401,7 @@ fn poll_reply<T: ?Sized>(replies: &mut Consumer<Box<T>>) -> Option<Result<Box<T>
         Ok(reply) => Some(Ok(reply)),
         // The server drops its end after its last push (the ring's `abandoned` store is
         // `Release`, its load `Acquire`), so this last pop finds every reply it sent.
+        // mutant(loom_service): recv: no last pop after seeing the server gone => Err(_) if replies.is_abandoned() => Some(Err(RecvError)),
         Err(_) if replies.is_abandoned() => Some(replies.pop().map_err(|_| RecvError)),
         Err(_) => None,
     }
@@ -428,11 +431,13 @@ struct WakeOnDrop(Arc<Parker>);
 
 impl Drop for WakeOnDrop {
     fn drop(&mut self) {
+        // mutant(loom_service): closing a link does not wake its client =>
         self.0.notify_strong();
     }
 }
 
 /// The server's half of a link: takes requests, pushes replies.
+// mutant(loom_service): closing a link wakes its client before dropping the ring ends (client field first; the old field list is left behind as an unused struct) => pub(super) struct ServerLink<Req: ?Sized, Resp: ?Sized> { client: WakeOnDrop, requests: Consumer<Box<Req>>, replies: Producer<Box<Resp>>, pending: Option<Box<Resp>>, closed: bool } #[allow(dead_code)] struct OldFieldOrder<Req: ?Sized, Resp: ?Sized> {
 pub(super) struct ServerLink<Req: ?Sized, Resp: ?Sized> {
     requests: Consumer<Box<Req>>,
     replies: Producer<Box<Resp>>,
@@ -479,6 +484,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServerLink<Req, Resp> {
         moved |= taken > 0;
         if moved {
             // Replies to receive, or room to send: the client may be asleep waiting.
+            // mutant(loom_service): server: no wake-up of the client after a batch =>
             self.client.0.notify();
         }
         moved
@@ -509,7 +515,9 @@ impl<Req: ?Sized, Resp: ?Sized> ServerLink<Req, Resp> {
     /// take (unless a reply waits), room for the waiting reply, or the client gone.
     pub(super) fn is_ready(&self) -> bool {
         match self.pending {
+            // mutant(loom_service): server's last look ignores room for a waiting reply => Some(_) => self.replies.is_abandoned(),
             Some(_) => self.replies.slots() > 0 || self.replies.is_abandoned(),
+            // mutant(loom_service): server's last look ignores queued requests => None => self.requests.is_abandoned(),
             None => !self.requests.is_empty() || self.requests.is_abandoned(),
         }
     }

@@ -60,7 +60,9 @@ impl<Req: ?Sized, Resp: ?Sized> Shared<Req, Resp> {
 
     /// Whether the server has something to do: its last look before it sleeps.
     fn is_ready(&self, links: &[ServerLink<Req, Resp>]) -> bool {
+        // mutant(loom_service): server's last look ignores the stop flag => false
         self.is_stopping()
+            // mutant(loom_service): server's last look ignores joining links => || false
             || self.joining.load(Ordering::Relaxed)
             || links.iter().any(ServerLink::is_ready)
     }
@@ -176,6 +178,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
                 return Err(stopped());
             }
             registry.joining.push(server_half);
+            // mutant(loom_service): connect: the joining flag is not raised =>
             self.shared.joining.store(true, Ordering::Relaxed);
         }
         // No ring of the doorbell: a sleeping server has nothing to do on this link until
@@ -211,6 +214,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
         self.shared.stop.store(true, Ordering::Relaxed);
         // After the flag: a server going to sleep sees it or is woken. A rare event,
         // not followed by a request: the strong fence.
+        // mutant(loom_service): stop: no doorbell ring after setting the flag =>
         self.shared.doorbell.notify_strong();
     }
 
