@@ -606,10 +606,54 @@ fn shutdown_timeout_reports_services_that_do_not_stop() {
     );
     assert_eq!(report.service("echo").unwrap().outcome(), &Outcome::Stopped);
     assert_eq!(report.errors().count(), 1);
+    // The manager gave up on it: its client stops waiting for it at once (a wait that
+    // ends only when its handler returns would be a hang for the client; the time limit
+    // only turns such a hang into a failure).
+    assert!(!client.is_connected());
+    assert_eq!(
+        client.recv_timeout(Duration::from_secs(60)),
+        Err(RecvTimeoutError::Disconnected)
+    );
+    assert_eq!(client.send(Box::new(2)), Err(SendError(Box::new(2))));
     // The stuck service was asked to stop: once its handler returns, it does.
     gate.send(()).unwrap();
-    assert_eq!(*client.recv().unwrap(), 1);
-    assert_eq!(client.recv(), Err(RecvError));
+}
+
+#[test]
+fn shutdown_timeout_after_stop_waits_for_the_others() {
+    // A service stopped by name reports its end to the manager too; the shutdown after
+    // it must not count that report for one of its own services.
+    let (gated, taken, gate) = gated();
+    let mut manager = ServiceManager::new();
+    manager.start("a", Echo).unwrap();
+    let mut client = manager.start("slow", gated).unwrap().connect().unwrap();
+    client.send(Box::new(7)).unwrap();
+    assert_eq!(taken.recv(), Ok(7));
+    assert!(manager.stop("a").unwrap().is_clean());
+    let opener = std::thread::spawn(move || {
+        // "slow" stops once its handler returns: only a shutdown that waits sees it.
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 50 } else { 200 }));
+        gate.send(()).unwrap();
+    });
+    let report = manager.shutdown_timeout(Duration::from_secs(120));
+    opener.join().unwrap();
+    assert_eq!(report.service("slow").unwrap().outcome(), &Outcome::Stopped);
+    assert!(report.is_clean(), "{report}");
+}
+
+#[test]
+fn an_impossible_link_capacity_is_a_connect_error() {
+    let config = ServiceConfig::new().with_link_capacity(usize::MAX);
+    let mut manager = ServiceManager::with_config(config);
+    let echo = manager.start("echo", Echo).unwrap();
+    match echo.connect() {
+        Err(ConnectError::Capacity { name, error }) => {
+            assert_eq!(name, "echo");
+            assert_eq!(error.capacity(), usize::MAX);
+        }
+        other => panic!("expected a capacity error, got {other:?}"),
+    }
+    assert!(manager.shutdown().is_clean());
 }
 
 #[test]

@@ -117,23 +117,22 @@
 //! system call. A `Box` per message costs an allocation on the sending thread and a
 //! free on the receiving one, which then dominates (see the crate's README).
 
-mod error;
 mod receiver;
 mod rendezvous;
 mod sender;
 
-pub use crate::wait::WaitStrategy;
-pub use error::{
+pub use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use crate::wait::WaitStrategy;
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
 pub use sender::SyncSender;
 
-use std::time::{Duration, Instant};
-
-use crate::ring::{Consumer, RingBuffer};
-use crate::sync::{prepare_fences, Arc, AtomicUsize};
-use crate::wait::Parker;
+use crate::end::{RecvEnd, SendEnd, Waits};
+use crate::fence::prepare_fences;
+use crate::ring::RingBuffer;
+use crate::sync::{Arc, AtomicUsize};
+use crate::wait::WaitSlot;
 
 /// Makes a channel whose buffer holds exactly `bound` values, and returns its two halves.
 ///
@@ -239,84 +238,21 @@ impl Builder {
     pub fn sync_channel<T>(self, bound: usize) -> (SyncSender<T>, Receiver<T>) {
         // Decide the fences now, not on a hot path.
         prepare_fences();
-        let rendezvous = bound == 0;
         // A rendezvous holds the one value being handed over.
         let (producer, consumer) = RingBuffer::new(bound.max(1));
-        let shared = Arc::new(Shared {
-            receiver: Parker::new(),
-            sender: Parker::new(),
-            rendezvous: AtomicUsize::new(rendezvous::IDLE),
-            strategy: self.strategy,
-        });
+        // Where each half sleeps; each wakes the other's.
+        let sender_slot = Arc::new(WaitSlot::new());
+        let receiver_slot = Arc::new(WaitSlot::new());
+        let strategy = self.strategy;
+        let send_end = SendEnd::new(
+            producer,
+            Waits::new(sender_slot.clone(), receiver_slot.clone(), strategy),
+        );
+        let recv_end = RecvEnd::new(consumer, Waits::new(receiver_slot, sender_slot, strategy));
+        let rendezvous = (bound == 0).then(|| Arc::new(AtomicUsize::new(rendezvous::IDLE)));
         (
-            SyncSender::new(producer, shared.clone(), rendezvous),
-            Receiver::new(consumer, shared, rendezvous),
+            SyncSender::new(send_end, rendezvous.clone()),
+            Receiver::new(recv_end, rendezvous),
         )
-    }
-}
-
-/// What the two halves share besides the ring: where each sleeps, and how.
-#[derive(Debug)]
-struct Shared {
-    /// Where a blocked receiver sleeps; the sender wakes it after each push and when it
-    /// goes.
-    receiver: Parker,
-    /// Where a blocked sender sleeps; the receiver wakes it after each pop and when it
-    /// goes.
-    sender: Parker,
-    /// The hand-over state of a rendezvous channel (see `rendezvous.rs`); unused when
-    /// `bound > 0`.
-    rendezvous: AtomicUsize,
-    strategy: WaitStrategy,
-}
-
-/// How long an operation may wait.
-#[derive(Debug, Clone, Copy)]
-enum Deadline {
-    /// Not at all (`try_send`, `try_recv`).
-    Now,
-    /// Until then.
-    At(Instant),
-    /// Forever.
-    Never,
-}
-
-impl Deadline {
-    /// `Now + timeout`; forever when that instant cannot be represented (`Duration::MAX`).
-    fn after(timeout: Duration) -> Self {
-        Instant::now()
-            .checked_add(timeout)
-            .map_or(Deadline::Never, Deadline::At)
-    }
-
-    /// What `Parker::wait_until` takes, or `None` if the operation must not wait.
-    fn blocking(self) -> Option<Option<Instant>> {
-        match self {
-            Deadline::Now => None,
-            Deadline::At(instant) => Some(Some(instant)),
-            Deadline::Never => Some(None),
-        }
-    }
-}
-
-/// Wakes a parker when dropped: the halves' `drop` wake the other side even if dropping
-/// a value panics on the way.
-struct NotifyOnDrop<'a>(&'a Parker);
-
-impl Drop for NotifyOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.notify_strong();
-    }
-}
-
-/// Pops a value, or finds the channel disconnected, or returns `None` (empty for now).
-fn poll_value<T>(consumer: &mut Consumer<T>) -> Option<Result<T, RecvError>> {
-    match consumer.pop() {
-        Ok(value) => Some(Ok(value)),
-        // The producer marks the ring abandoned after its last push (`Release`; the load
-        // is `Acquire`), so a pop after seeing the mark finds whatever was sent last.
-        // mutant(loom_mpsc): recv: no last pop after seeing the sender gone => Err(_) if consumer.is_abandoned() => Some(Err(RecvError)),
-        Err(_) if consumer.is_abandoned() => Some(consumer.pop().map_err(|_| RecvError)),
-        Err(_) => None,
     }
 }

@@ -2,13 +2,13 @@
 
 use core::fmt;
 use core::iter::FusedIterator;
-use core::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
 
-use super::error::{RecvError, RecvTimeoutError, TryRecvError};
-use super::{poll_value, rendezvous, Deadline, NotifyOnDrop, Shared};
-use crate::ring::Consumer;
-use crate::sync::{Arc, UnsafeCell};
+use super::rendezvous;
+use crate::end::RecvEnd;
+use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
+use crate::sync::{Arc, AtomicUsize, UnsafeCell};
+use crate::wait::Deadline;
 
 /// The receiving half of a channel made by [`sync_channel`](super::sync_channel).
 ///
@@ -27,20 +27,17 @@ use crate::sync::{Arc, UnsafeCell};
 /// assert_eq!(rx.iter().collect::<Vec<_>>(), ["one", "two", "three"]);
 /// ```
 pub struct Receiver<T> {
-    /// Only this half's methods touch it, through `with_consumer`. `ManuallyDrop` so
-    /// that `drop` can drop it (which drops the buffered values and marks the ring
-    /// abandoned) before waking the sender.
-    consumer: UnsafeCell<ManuallyDrop<Consumer<T>>>,
-    shared: Arc<Shared>,
-    /// `bound == 0`: values come through the hand-over of `rendezvous.rs`.
-    rendezvous: bool,
+    /// Only this half's methods touch it, through `with_end`. Dropping it drops the
+    /// values still buffered and marks the ring abandoned, then wakes the sender.
+    end: UnsafeCell<RecvEnd<T>>,
+    /// The hand-over state of a rendezvous channel (`bound == 0`, see `rendezvous.rs`).
+    rendezvous: Option<Arc<AtomicUsize>>,
 }
 
 impl<T> Receiver<T> {
-    pub(super) fn new(consumer: Consumer<T>, shared: Arc<Shared>, rendezvous: bool) -> Self {
+    pub(super) fn new(end: RecvEnd<T>, rendezvous: Option<Arc<AtomicUsize>>) -> Self {
         Receiver {
-            consumer: UnsafeCell::new(ManuallyDrop::new(consumer)),
-            shared,
+            end: UnsafeCell::new(end),
             rendezvous,
         }
     }
@@ -62,12 +59,8 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
-        match self.pop() {
-            Some(value) => Ok(value),
-            None => self
-                .recv_slow(Deadline::Never)
-                .map_err(|_: RecvTimeoutError| RecvError),
-        }
+        self.recv_until(Deadline::Never)
+            .map_err(|_: RecvTimeoutError| RecvError)
     }
 
     /// Receives a value if one is ready, without waiting.
@@ -90,13 +83,10 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        match self.pop() {
-            Some(value) => Ok(value),
-            None => self.recv_slow(Deadline::Now).map_err(|error| match error {
-                RecvTimeoutError::Timeout => TryRecvError::Empty,
-                RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
-            }),
-        }
+        self.recv_until(Deadline::Now).map_err(|error| match error {
+            RecvTimeoutError::Timeout => TryRecvError::Empty,
+            RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
+        })
     }
 
     /// Receives the next value, waiting at most `timeout` while the channel is empty.
@@ -119,10 +109,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(Duration::MAX), Err(RecvTimeoutError::Disconnected));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        match self.pop() {
-            Some(value) => Ok(value),
-            None => self.recv_slow(Deadline::after(timeout)),
-        }
+        self.recv_until(Deadline::after(timeout))
     }
 
     /// Receives the next value, waiting at most until `deadline` while the channel is
@@ -143,10 +130,7 @@ impl<T> Receiver<T> {
     /// # drop(tx);
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        match self.pop() {
-            Some(value) => Ok(value),
-            None => self.recv_slow(Deadline::At(deadline)),
-        }
+        self.recv_until(Deadline::At(deadline))
     }
 
     /// An iterator that receives values with [`recv`](Receiver::recv): it waits for each,
@@ -181,68 +165,22 @@ impl<T> Receiver<T> {
         TryIter { receiver: self }
     }
 
-    /// The fast path: pops a value if one is ready, and wakes the sender if it sleeps.
-    /// `None` leaves the rest to the slow path (always on a rendezvous channel).
+    /// Every receive: from the ring (the blocking end waits for a value), or through
+    /// the hand-over of a rendezvous channel.
     #[inline(always)]
-    fn pop(&self) -> Option<T> {
-        if self.rendezvous {
-            return None;
-        }
-        self.with_consumer(|consumer| {
-            let value = consumer.pop().ok()?;
-            self.shared.sender.notify();
-            Some(value)
-        })
-    }
-
-    /// Everything but the fast path: a rendezvous, or an empty buffer to wait on (for a
-    /// value, a disconnection, or the deadline).
-    #[inline(never)]
-    fn recv_slow(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        self.with_consumer(|consumer| {
-            if self.rendezvous {
-                return rendezvous::recv(&self.shared, consumer, deadline);
-            }
-            let outcome = match deadline.blocking() {
-                None => poll_value(consumer),
-                Some(deadline) => {
-                    self.shared
-                        .receiver
-                        .wait_until(self.shared.strategy, deadline, || poll_value(consumer))
-                }
-            };
-            match outcome {
-                Some(Ok(value)) => {
-                    self.shared.sender.notify();
-                    Ok(value)
-                }
-                Some(Err(RecvError)) => Err(RecvTimeoutError::Disconnected),
-                None => Err(RecvTimeoutError::Timeout),
-            }
+    fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        self.with_end(|end| match &self.rendezvous {
+            None => end.recv(deadline, || false),
+            Some(state) => rendezvous::recv(state, end, deadline),
         })
     }
 
     #[inline(always)]
-    fn with_consumer<R>(&self, f: impl FnOnce(&mut Consumer<T>) -> R) -> R {
+    fn with_end<R>(&self, f: impl FnOnce(&mut RecvEnd<T>) -> R) -> R {
         // SAFETY: `Receiver` is not `Sync`, so only the thread that owns it runs its
         // methods; none of them runs user code (values are moved, never dropped, here) or
-        // calls another while the consumer is borrowed. This is the only reference to the
-        // consumer, which `drop` alone takes down.
-        self.consumer
-            .with_mut(|consumer| f(unsafe { &mut *consumer }))
-    }
-}
-
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        // Declared first, so dropped last: after the consumer has marked the ring
-        // abandoned, even if dropping a buffered value panics.
-        // mutant(loom_mpsc): Receiver::drop does not wake the sender => let _wake_sender = ();
-        let _wake_sender = NotifyOnDrop(&self.shared.sender);
-        // SAFETY: the consumer is dropped here, once, and `self` is not used after.
-        // Dropping it drops the values still buffered, now rather than with the sender.
-        self.consumer
-            .with_mut(|consumer| unsafe { ManuallyDrop::drop(&mut *consumer) });
+        // calls another while the end is borrowed. This is the only reference to the end.
+        self.end.with_mut(|end| f(unsafe { &mut *end }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The hand-over of a rendezvous channel (`bound == 0`).
 //!
 //! Nothing may wait in the buffer, so a value moves only when both sides are there. The
-//! state word `Shared::rendezvous` says who is waiting for whom; the value itself goes
+//! state word (an `AtomicUsize` the halves share) says who is waiting for whom; the value itself goes
 //! through the channel's ring (capacity 1) once a sender has been paired with a
 //! receiver.
 //!
@@ -28,12 +28,12 @@
 //! - Each state change that the other side may be sleeping on is followed by
 //!   `Parker::notify_strong`.
 
-use std::time::Instant;
-
-use super::error::{RecvError, RecvTimeoutError, SendTimeoutError};
-use super::{poll_value, Deadline, Shared};
-use crate::ring::{Consumer, Producer};
+use crate::end::{RecvEnd, SendEnd, Waits};
+use crate::error::{RecvError, RecvTimeoutError, SendTimeoutError};
+use crate::ring::Producer;
+use crate::sync::AtomicUsize;
 use crate::sync::Ordering::{Acquire, Relaxed, Release};
+use crate::wait::Deadline;
 
 /// Nobody waits; the ring is empty.
 pub(super) const IDLE: usize = 0;
@@ -46,12 +46,12 @@ const CLAIMED: usize = 3;
 
 /// `send`, `try_send` (`Deadline::Now`; `Timeout` then means full) and `send_timeout`.
 pub(super) fn send<T>(
-    shared: &Shared,
-    producer: &mut Producer<T>,
+    state: &AtomicUsize,
+    end: &mut SendEnd<T>,
     value: T,
     deadline: Deadline,
 ) -> Result<(), SendTimeoutError<T>> {
-    let state = &shared.rendezvous;
+    let (producer, waits) = end.parts();
     loop {
         if producer.is_abandoned() {
             return Err(SendTimeoutError::Disconnected(value));
@@ -66,15 +66,15 @@ pub(super) fn send<T>(
                     .compare_exchange(RECEIVER_WAITING, CLAIMED, Acquire, Relaxed)
                     .is_ok()
                 {
-                    hand_over(shared, producer, value);
+                    hand_over(state, producer, waits, value);
                     return Ok(());
                 }
                 // The receiver withdrew (timed out): look again.
             }
             IDLE => {
-                let Some(deadline) = deadline.blocking() else {
+                if deadline == Deadline::Now {
                     return Err(SendTimeoutError::Timeout(value));
-                };
+                }
                 // `Acquire`, as for the claim above: every later push of this send comes
                 // after the receiver's last pop.
                 if state
@@ -84,7 +84,7 @@ pub(super) fn send<T>(
                 {
                     continue; // a receiver announced itself first: claim it
                 }
-                let claimed = wait_to_be_claimed(shared, producer, deadline);
+                let claimed = wait_to_be_claimed(state, producer, waits, deadline);
                 // Withdraw, unless a receiver claimed us meanwhile: it now waits for the
                 // value, which must then go to it whatever the clock says.
                 if claimed != Some(true)
@@ -97,7 +97,7 @@ pub(super) fn send<T>(
                         _ => SendTimeoutError::Disconnected(value),
                     });
                 }
-                hand_over(shared, producer, value);
+                hand_over(state, producer, waits, value);
                 return Ok(());
             }
             other => unreachable!("rendezvous: sender found state {other}"),
@@ -108,12 +108,13 @@ pub(super) fn send<T>(
 /// Waits in `SENDER_WAITING`: `Some(true)` once claimed, `Some(false)` if the receiver
 /// is gone, `None` at the deadline.
 fn wait_to_be_claimed<T>(
-    shared: &Shared,
+    state: &AtomicUsize,
     producer: &Producer<T>,
-    deadline: Option<Instant>,
+    waits: &Waits,
+    deadline: Deadline,
 ) -> Option<bool> {
-    shared.sender.wait_until(shared.strategy, deadline, || {
-        if shared.rendezvous.load(Relaxed) == CLAIMED {
+    waits.wait_until(deadline, || {
+        if state.load(Relaxed) == CLAIMED {
             Some(true)
         } else if producer.is_abandoned() {
             Some(false)
@@ -125,25 +126,24 @@ fn wait_to_be_claimed<T>(
 
 /// The sender's side of a claimed hand-over: push the value, wake the receiver, wait
 /// until it has taken the value.
-fn hand_over<T>(shared: &Shared, producer: &mut Producer<T>, value: T) {
+fn hand_over<T>(state: &AtomicUsize, producer: &mut Producer<T>, waits: &Waits, value: T) {
     if producer.push(value).is_err() {
         unreachable!("rendezvous: the ring holds a value outside a hand-over");
     }
-    shared.receiver.notify_strong();
+    waits.wake_strong();
     // The claimed receiver is inside `recv`, committed to pop this value and then store
     // `IDLE`; it cannot be dropped before, so this wait ends.
-    shared.sender.wait_until(shared.strategy, None, || {
-        (shared.rendezvous.load(Relaxed) != CLAIMED).then_some(())
+    waits.wait_until(Deadline::Never, || {
+        (state.load(Relaxed) != CLAIMED).then_some(())
     });
 }
 
 /// `recv`, `try_recv` (`Deadline::Now`; `Timeout` then means empty) and `recv_timeout`.
 pub(super) fn recv<T>(
-    shared: &Shared,
-    consumer: &mut Consumer<T>,
+    state: &AtomicUsize,
+    end: &mut RecvEnd<T>,
     deadline: Deadline,
 ) -> Result<T, RecvTimeoutError> {
-    let state = &shared.rendezvous;
     // The receiver's transitions need no ordering but `finish`'s: the value itself comes
     // through the ring (`Release` push, `Acquire` pop).
     loop {
@@ -153,37 +153,35 @@ pub(super) fn recv<T>(
                     .compare_exchange(SENDER_WAITING, CLAIMED, Relaxed, Relaxed)
                     .is_ok()
                 {
-                    shared.sender.notify_strong();
-                    return take(shared, consumer);
+                    end.parts().1.wake_strong();
+                    return take(state, end);
                 }
                 // The sender withdrew (timed out): look again.
             }
             IDLE => {
                 // Nothing can be in the ring outside a hand-over, so a gone sender means
                 // nothing more will come.
-                if consumer.is_abandoned() {
+                if end.is_disconnected() {
                     return Err(RecvTimeoutError::Disconnected);
                 }
-                let Some(deadline) = deadline.blocking() else {
+                if deadline == Deadline::Now {
                     return Err(RecvTimeoutError::Timeout);
-                };
+                }
                 if state
                     .compare_exchange(IDLE, RECEIVER_WAITING, Relaxed, Relaxed)
                     .is_err()
                 {
                     continue; // a sender announced itself first: claim it
                 }
-                let outcome = shared
-                    .receiver
-                    .wait_until(shared.strategy, deadline, || poll_value(consumer));
+                let outcome = wait_for_value(end, deadline);
                 return match outcome {
-                    Some(outcome) => finish(shared, outcome),
+                    Some(outcome) => finish(state, end, outcome),
                     // Withdraw, unless a sender claimed us meanwhile: then its value is on
                     // its way and must be taken, whatever the clock says.
                     None => {
                         match state.compare_exchange(RECEIVER_WAITING, IDLE, Relaxed, Relaxed) {
                             Ok(_) => Err(RecvTimeoutError::Timeout),
-                            Err(_) => take(shared, consumer),
+                            Err(_) => take(state, end),
                         }
                     }
                 };
@@ -194,21 +192,29 @@ pub(super) fn recv<T>(
 }
 
 /// The receiver's side of a claimed hand-over: wait for the value, untimed.
-fn take<T>(shared: &Shared, consumer: &mut Consumer<T>) -> Result<T, RecvTimeoutError> {
-    // The claimed sender is inside `send`, committed to push; `poll_value` also ends the
+fn take<T>(state: &AtomicUsize, end: &mut RecvEnd<T>) -> Result<T, RecvTimeoutError> {
+    // The claimed sender is inside `send`, committed to push; the poll also ends the
     // wait should the sender be gone after all, rather than hang.
-    let outcome = shared
-        .receiver
-        .wait_until(shared.strategy, None, || poll_value(consumer));
-    finish(shared, outcome.unwrap_or(Err(RecvError)))
+    let outcome = wait_for_value(end, Deadline::Never);
+    finish(state, end, outcome.unwrap_or(Err(RecvError)))
+}
+
+/// Waits until a value comes, or the sender is gone, or `deadline` passes.
+fn wait_for_value<T>(end: &mut RecvEnd<T>, deadline: Deadline) -> Option<Result<T, RecvError>> {
+    let (consumer, waits) = end.parts();
+    waits.wait_until(deadline, || crate::end::poll(consumer, &|| false))
 }
 
 /// Ends a hand-over (or a wait ended by disconnection): back to `IDLE`, and wake a sender
 /// that waits for the value to be taken.
-fn finish<T>(shared: &Shared, outcome: Result<T, RecvError>) -> Result<T, RecvTimeoutError> {
+fn finish<T>(
+    state: &AtomicUsize,
+    end: &mut RecvEnd<T>,
+    outcome: Result<T, RecvError>,
+) -> Result<T, RecvTimeoutError> {
     // `Release`: carries the pop to the sender's next push (see `send`).
-    // mutant(loom_mpsc): rendezvous finish: IDLE store Release -> Relaxed => shared.rendezvous.store(IDLE, Relaxed);
-    shared.rendezvous.store(IDLE, Release);
-    shared.sender.notify_strong();
+    // mutant(loom_mpsc): rendezvous finish: IDLE store Release -> Relaxed => state.store(IDLE, Relaxed);
+    state.store(IDLE, Release);
+    end.parts().1.wake_strong();
     outcome.map_err(|RecvError| RecvTimeoutError::Disconnected)
 }

@@ -1,13 +1,13 @@
 //! The sending half.
 
 use core::fmt;
-use core::mem::ManuallyDrop;
 use std::time::Duration;
 
-use super::error::{SendError, SendTimeoutError, TrySendError};
-use super::{rendezvous, Deadline, NotifyOnDrop, Shared};
-use crate::ring::{Producer, PushError};
-use crate::sync::{Arc, UnsafeCell};
+use super::rendezvous;
+use crate::end::SendEnd;
+use crate::error::{SendError, SendTimeoutError, TrySendError};
+use crate::sync::{Arc, AtomicUsize, UnsafeCell};
+use crate::wait::Deadline;
 
 /// The sending half of a channel made by [`sync_channel`](super::sync_channel).
 ///
@@ -37,19 +37,17 @@ use crate::sync::{Arc, UnsafeCell};
 /// is_sync::<ringlink::mpsc::SyncSender<u8>>(); // nor `Sync`: no sharing by reference
 /// ```
 pub struct SyncSender<T> {
-    /// Only this half's methods touch it, through `with_producer`. `ManuallyDrop` so
-    /// that `drop` can drop it (marking the ring abandoned) before waking the receiver.
-    producer: UnsafeCell<ManuallyDrop<Producer<T>>>,
-    shared: Arc<Shared>,
-    /// `bound == 0`: values go through the hand-over of `rendezvous.rs`.
-    rendezvous: bool,
+    /// Only this half's methods touch it, through `with_end`. Dropping it marks the ring
+    /// abandoned, then wakes the receiver.
+    end: UnsafeCell<SendEnd<T>>,
+    /// The hand-over state of a rendezvous channel (`bound == 0`, see `rendezvous.rs`).
+    rendezvous: Option<Arc<AtomicUsize>>,
 }
 
 impl<T> SyncSender<T> {
-    pub(super) fn new(producer: Producer<T>, shared: Arc<Shared>, rendezvous: bool) -> Self {
+    pub(super) fn new(end: SendEnd<T>, rendezvous: Option<Arc<AtomicUsize>>) -> Self {
         SyncSender {
-            producer: UnsafeCell::new(ManuallyDrop::new(producer)),
-            shared,
+            end: UnsafeCell::new(end),
             rendezvous,
         }
     }
@@ -78,16 +76,12 @@ impl<T> SyncSender<T> {
     /// ```
     #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        match self.push(value) {
-            Ok(()) => Ok(()),
-            Err(value) => {
-                self.send_slow(value, Deadline::Never)
-                    .map_err(|error| match error {
-                        SendTimeoutError::Timeout(value)
-                        | SendTimeoutError::Disconnected(value) => SendError(value),
-                    })
-            }
-        }
+        self.send_until(value, Deadline::Never)
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(value) | SendTimeoutError::Disconnected(value) => {
+                    SendError(value)
+                }
+            })
     }
 
     /// Sends a value if that needs no waiting.
@@ -108,15 +102,11 @@ impl<T> SyncSender<T> {
     /// ```
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.push(value) {
-            Ok(()) => Ok(()),
-            Err(value) => self
-                .send_slow(value, Deadline::Now)
-                .map_err(|error| match error {
-                    SendTimeoutError::Timeout(value) => TrySendError::Full(value),
-                    SendTimeoutError::Disconnected(value) => TrySendError::Disconnected(value),
-                }),
-        }
+        self.send_until(value, Deadline::Now)
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(value) => TrySendError::Full(value),
+                SendTimeoutError::Disconnected(value) => TrySendError::Disconnected(value),
+            })
     }
 
     /// Sends a value, waiting at most `timeout` while the buffer is full (on a
@@ -141,99 +131,26 @@ impl<T> SyncSender<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        match self.push(value) {
-            Ok(()) => Ok(()),
-            Err(value) => self.send_slow(value, Deadline::after(timeout)),
-        }
+        self.send_until(value, Deadline::after(timeout))
     }
 
-    /// The fast path: pushes the value if the buffer has room and the receiver is there,
-    /// and wakes the receiver if it sleeps. Hands the value back for the slow path
-    /// otherwise (and always on a rendezvous channel).
+    /// Every send: through the ring (the blocking end waits for room), or through the
+    /// hand-over of a rendezvous channel.
     #[inline(always)]
-    fn push(&self, value: T) -> Result<(), T> {
-        if self.rendezvous {
-            return Err(value);
-        }
-        self.with_producer(|producer| self.push_to(producer, value))
-    }
-
-    /// One try: [`push`](SyncSender::push) on a borrowed producer. A full ring reloads the
-    /// receiver's position before it gives up, so a failed try saw the ring truly full.
-    #[inline(always)]
-    fn push_to(&self, producer: &mut Producer<T>, value: T) -> Result<(), T> {
-        if producer.is_abandoned() {
-            return Err(value);
-        }
-        match producer.push(value) {
-            Ok(()) => {
-                self.shared.receiver.notify();
-                Ok(())
-            }
-            Err(PushError::Full(value)) => Err(value),
-        }
-    }
-
-    /// Everything but the fast path: a rendezvous, a disconnection, or a full buffer to
-    /// wait on (for a free slot, a disconnection, or the deadline). `value` has just
-    /// failed a [`push`](SyncSender::push).
-    #[inline(never)]
-    fn send_slow(&self, mut value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
-        self.with_producer(|producer| {
-            if self.rendezvous {
-                return rendezvous::send(&self.shared, producer, value, deadline);
-            }
-            loop {
-                // The last try failed: the receiver is gone, or the ring was full.
-                if producer.is_abandoned() {
-                    return Err(SendTimeoutError::Disconnected(value));
-                }
-                let Some(deadline) = deadline.blocking() else {
-                    return Err(SendTimeoutError::Timeout(value));
-                };
-                let ready = self
-                    .shared
-                    .sender
-                    .wait_until(self.shared.strategy, deadline, || {
-                        // Free slots first: the receiver's drop marks the ring abandoned
-                        // before it drains it, so a slot freed by the drain comes with the
-                        // mark, and a send blocked until then fails as it should.
-                        let free = producer.slots() > 0;
-                        (free || producer.is_abandoned()).then_some(())
-                    });
-                if ready.is_none() {
-                    return Err(SendTimeoutError::Timeout(value));
-                }
-                // A free slot or a disconnection: the try finds the slot just seen (only
-                // the receiver changes free slots, upwards), or fails on the mark.
-                value = match self.push_to(producer, value) {
-                    Ok(()) => return Ok(()),
-                    Err(value) => value,
-                };
-            }
+    fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        self.with_end(|end| match &self.rendezvous {
+            None => end.send(value, deadline, || false),
+            Some(state) => rendezvous::send(state, end, value, deadline),
         })
     }
 
     #[inline(always)]
-    fn with_producer<R>(&self, f: impl FnOnce(&mut Producer<T>) -> R) -> R {
+    fn with_end<R>(&self, f: impl FnOnce(&mut SendEnd<T>) -> R) -> R {
         // SAFETY: `SyncSender` is neither `Sync` nor `Clone`, so only the thread that owns
         // it runs its methods; none of them runs user code (values are moved, never
-        // dropped, here) or calls another while the producer is borrowed. This is the only
-        // reference to the producer, which `drop` alone takes down.
-        self.producer
-            .with_mut(|producer| f(unsafe { &mut *producer }))
-    }
-}
-
-impl<T> Drop for SyncSender<T> {
-    fn drop(&mut self) {
-        // Declared first, so dropped last: after the producer has marked the ring
-        // abandoned, even if dropping the ring's values panics.
-        // mutant(loom_mpsc): SyncSender::drop does not wake the receiver => let _wake_receiver = ();
-        let _wake_receiver = NotifyOnDrop(&self.shared.receiver);
-        // SAFETY: the producer is dropped here, once, and `self` is not used after.
-        self.producer
-            .with_mut(|producer| unsafe { ManuallyDrop::drop(&mut *producer) });
+        // dropped, here) or calls another while the end is borrowed. This is the only
+        // reference to the end.
+        self.end.with_mut(|end| f(unsafe { &mut *end }))
     }
 }
 

@@ -6,6 +6,8 @@ use core::fmt;
 use std::error::Error;
 use std::io;
 
+use crate::ring::CapacityError;
+
 /// Why [`ServiceManager::start`](super::ServiceManager::start) did not start a service.
 ///
 /// ```
@@ -96,6 +98,15 @@ pub enum ConnectError {
         /// The `(request, response)` types of the service.
         found: (&'static str, &'static str),
     },
+    /// The rings of a link of the configured capacity
+    /// ([`ServiceConfig::with_link_capacity`](super::ServiceConfig::with_link_capacity))
+    /// cannot be allocated.
+    Capacity {
+        /// The service's name.
+        name: String,
+        /// Why the rings cannot be allocated.
+        error: CapacityError,
+    },
 }
 
 impl fmt::Display for ConnectError {
@@ -112,11 +123,21 @@ impl fmt::Display for ConnectError {
                 "service {name:?} takes {} and answers {}, not {} and {}",
                 found.0, found.1, expected.0, expected.1
             ),
+            ConnectError::Capacity { name, error } => {
+                write!(f, "cannot connect to service {name:?}: {error}")
+            }
         }
     }
 }
 
-impl Error for ConnectError {}
+impl Error for ConnectError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ConnectError::Capacity { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// Why [`Client::call`](super::Client::call) returned no response. Either way the
 /// service is gone: it stopped, or a panic stopped it.

@@ -14,37 +14,102 @@
 //! look or is woken.
 
 use core::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::end::{RecvEnd, SendEnd, Waits};
+use crate::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use crate::ring::{CapacityError, Consumer, Producer, PushError, RingBuffer};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use crate::wait::{Deadline, WaitSlot, WaitStrategy, WakeOnDrop};
 
 use super::error::CallError;
-use super::server::Shared;
-use super::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
-use crate::ring::{Consumer, Producer, PushError, RingBuffer};
-use crate::sync::Arc;
-use crate::wait::Parker;
 
-/// Makes the two halves of a new link for the service behind `shared`.
+/// What every client of one service shares with it, apart from its link: the service's
+/// name, its doorbell, and whether the manager has given up on it.
+pub(super) struct ServiceTag {
+    pub(super) name: String,
+    /// Where the server sleeps when all its links are idle; clients ring it.
+    pub(super) doorbell: Arc<WaitSlot>,
+    /// Set (once, never cleared) when the manager gives up on a service that did not
+    /// stop in time: its clients' waits end as if the service had stopped.
+    given_up: AtomicBool,
+    /// The wait slots of the clients, so that giving up can wake them. Pruned of
+    /// clients that are gone whenever a client joins.
+    clients: Mutex<Vec<Arc<WaitSlot>>>,
+}
+
+impl ServiceTag {
+    pub(super) fn new(name: String) -> Self {
+        ServiceTag {
+            name,
+            doorbell: Arc::new(WaitSlot::new()),
+            given_up: AtomicBool::new(false),
+            clients: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether the manager gave up on the service.
+    #[inline]
+    pub(super) fn is_given_up(&self) -> bool {
+        self.given_up.load(Ordering::Relaxed)
+    }
+
+    /// Marks the service given up and wakes every client that may wait on it.
+    pub(super) fn give_up(&self) {
+        self.given_up.store(true, Ordering::Relaxed);
+        for client in lock(&self.clients).iter() {
+            // After the flag, with a full fence: a client about to sleep sees the flag
+            // on its last look, or is woken.
+            // mutant(loom_service): giving up on a service does not wake its clients =>
+            client.notify_strong();
+        }
+    }
+}
+
+/// Locks a mutex no code panics while holding (a push, a retain, a loop of wake-ups).
+fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The client's half and the server's half of one link.
+pub(super) type LinkHalves<Req, Resp> = (Client<Req, Resp>, ServerLink<Req, Resp>);
+
+/// Makes the two halves of a new link to the service tagged `tag`; fails if rings of
+/// `capacity` cannot be allocated.
 pub(super) fn new_link<Req: ?Sized, Resp: ?Sized>(
-    shared: &Arc<Shared<Req, Resp>>,
-) -> (Client<Req, Resp>, ServerLink<Req, Resp>) {
-    let capacity = shared.config.link_capacity();
-    let (request_tx, request_rx) = RingBuffer::new(capacity);
-    let (reply_tx, reply_rx) = RingBuffer::new(capacity);
-    let parker = Arc::new(Parker::new());
+    tag: &Arc<ServiceTag>,
+    capacity: usize,
+    strategy: WaitStrategy,
+) -> Result<LinkHalves<Req, Resp>, CapacityError> {
+    let (request_tx, request_rx) = RingBuffer::try_new(capacity)?;
+    let (reply_tx, reply_rx) = RingBuffer::try_new(capacity)?;
+    let slot = Arc::new(WaitSlot::new());
+    {
+        let mut clients = lock(&tag.clients);
+        clients.retain(|client| Arc::strong_count(client) > 1);
+        clients.push(slot.clone());
+    }
+    // The client sleeps on its own slot, for room and for replies alike, and rings the
+    // doorbell after each request it pushes, each reply it pops (the server may hold a
+    // reply waiting for room), and when each of its ends goes.
+    let waits = || Waits::new(slot.clone(), tag.doorbell.clone(), strategy);
     let client = Client {
-        requests: request_tx,
-        replies: reply_rx,
-        parker: parker.clone(),
-        server: RingOnDrop(shared.clone()),
+        requests: SendEnd::new(request_tx, waits()),
+        replies: RecvEnd::new(reply_rx, waits()),
+        tag: tag.clone(),
     };
     let server = ServerLink {
         requests: request_rx,
         replies: reply_tx,
         pending: None,
         closed: false,
-        client: WakeOnDrop(parker),
+        client: WakeOnDrop::new(slot),
     };
-    (client, server)
+    Ok((client, server))
 }
 
 /// The client's half of a link to a service: sends requests, receives replies.
@@ -84,13 +149,9 @@ pub(super) fn new_link<Req: ?Sized, Resp: ?Sized>(
 /// is_sync::<ringlink::service::Client<u8, u8>>(); // one client per link, no sharing
 /// ```
 pub struct Client<Req: ?Sized, Resp: ?Sized> {
-    requests: Producer<Box<Req>>,
-    replies: Consumer<Box<Resp>>,
-    /// Where this client waits for replies or room; the server wakes it.
-    parker: Arc<Parker>,
-    /// Declared last, so dropped last: rings the doorbell after the ring ends above are
-    /// dropped (marking the link abandoned), even if dropping a reply panics.
-    server: RingOnDrop<Req, Resp>,
+    requests: SendEnd<Box<Req>>,
+    replies: RecvEnd<Box<Resp>>,
+    tag: Arc<ServiceTag>,
 }
 
 impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
@@ -110,7 +171,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert_eq!(client.service_name(), "nop");
     /// ```
     pub fn service_name(&self) -> &str {
-        &self.server.0.name
+        &self.tag.name
     }
 
     /// Whether the service still takes requests on this link. Once `false`, it stays
@@ -132,7 +193,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert!(!client.is_connected());
     /// ```
     pub fn is_connected(&self) -> bool {
-        !self.requests.is_abandoned()
+        !self.requests.is_disconnected() && !self.tag.is_given_up()
     }
 
     /// Sends a request, waiting while the request ring is full.
@@ -164,46 +225,14 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert_eq!(client.send(Box::new(9)), Err(SendError(Box::new(9))));
     /// ```
     pub fn send(&mut self, request: Box<Req>) -> Result<(), SendError<Box<Req>>> {
-        if self.requests.is_abandoned() {
-            return Err(SendError(request));
-        }
-        match self.requests.push(request) {
-            Ok(()) => {
-                // After the push: a server going to sleep sees the request or is woken.
-                // mutant(loom_service): send: no doorbell ring after the push =>
-                self.server.0.doorbell.notify();
-                Ok(())
-            }
-            Err(PushError::Full(request)) => self.send_full(request),
-        }
-    }
-
-    /// The request ring was full: wait for room (or for the service to stop).
-    #[inline(never)]
-    fn send_full(&mut self, request: Box<Req>) -> Result<(), SendError<Box<Req>>> {
-        let requests = &mut self.requests;
-        let mut request = Some(request);
-        let sent = self
-            .parker
-            .wait_until(self.server.0.config.wait_strategy(), None, || {
-                let value = request.take()?;
-                if requests.is_abandoned() {
-                    return Some(Err(SendError(value)));
+        let tag = &self.tag;
+        self.requests
+            .send(request, Deadline::Never, || tag.is_given_up())
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(request) | SendTimeoutError::Disconnected(request) => {
+                    SendError(request)
                 }
-                match requests.push(value) {
-                    Ok(()) => Some(Ok(())),
-                    Err(PushError::Full(value)) => {
-                        request = Some(value);
-                        None
-                    }
-                }
-            });
-        // Waiting without a deadline ends only with an answer.
-        let sent = sent.unwrap_or_else(|| Err(SendError(request.take().expect("kept"))));
-        if sent.is_ok() {
-            self.server.0.doorbell.notify(); // after the push, as in `send`
-        }
-        sent
+            })
     }
 
     /// Sends a request if the request ring has room, without waiting.
@@ -234,16 +263,13 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert!(full);
     /// ```
     pub fn try_send(&mut self, request: Box<Req>) -> Result<(), TrySendError<Box<Req>>> {
-        if self.requests.is_abandoned() {
-            return Err(TrySendError::Disconnected(request));
-        }
-        match self.requests.push(request) {
-            Ok(()) => {
-                self.server.0.doorbell.notify(); // after the push, as in `send`
-                Ok(())
-            }
-            Err(PushError::Full(request)) => Err(TrySendError::Full(request)),
-        }
+        let tag = &self.tag;
+        self.requests
+            .send(request, Deadline::Now, || tag.is_given_up())
+            .map_err(|error| match error {
+                SendTimeoutError::Timeout(request) => TrySendError::Full(request),
+                SendTimeoutError::Disconnected(request) => TrySendError::Disconnected(request),
+            })
     }
 
     /// Receives the next reply, waiting until there is one.
@@ -270,7 +296,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert_eq!(client.recv(), Err(RecvError));
     /// ```
     pub fn recv(&mut self) -> Result<Box<Resp>, RecvError> {
-        self.recv_until(Some(None))
+        self.recv_until(Deadline::Never)
             .map_err(|_: RecvTimeoutError| RecvError)
     }
 
@@ -303,7 +329,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert_eq!(client.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&mut self) -> Result<Box<Resp>, TryRecvError> {
-        self.recv_until(None).map_err(|error| match error {
+        self.recv_until(Deadline::Now).map_err(|error| match error {
             RecvTimeoutError::Timeout => TryRecvError::Empty,
             RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
         })
@@ -333,7 +359,7 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
     /// assert_eq!(client.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Box<Resp>, RecvTimeoutError> {
-        self.recv_until(Some(Instant::now().checked_add(timeout)))
+        self.recv_until(Deadline::after(timeout))
     }
 
     /// Sends a request, then waits for the next reply: the reply to this request, unless
@@ -362,48 +388,10 @@ impl<Req: ?Sized, Resp: ?Sized> Client<Req, Resp> {
         self.recv().map_err(|RecvError| CallError::NoReply)
     }
 
-    /// `deadline`: `None` must not wait, `Some(None)` waits forever, `Some(Some(t))`
-    /// until `t`.
     #[inline]
-    fn recv_until(
-        &mut self,
-        deadline: Option<Option<Instant>>,
-    ) -> Result<Box<Resp>, RecvTimeoutError> {
-        let replies = &mut self.replies;
-        let outcome = match replies.pop() {
-            Ok(reply) => Some(Ok(reply)),
-            Err(_) => match deadline {
-                None => poll_reply(replies),
-                Some(deadline) => {
-                    self.parker
-                        .wait_until(self.server.0.config.wait_strategy(), deadline, || {
-                            poll_reply(replies)
-                        })
-                }
-            },
-        };
-        match outcome {
-            Some(Ok(reply)) => {
-                // The server may hold a reply that waits for the room just made.
-                // mutant(loom_service): recv: no doorbell ring after popping a reply =>
-                self.server.0.doorbell.notify();
-                Ok(reply)
-            }
-            Some(Err(RecvError)) => Err(RecvTimeoutError::Disconnected),
-            None => Err(RecvTimeoutError::Timeout),
-        }
-    }
-}
-
-/// Pops a reply, or finds the link closed, or returns `None` (none yet).
-fn poll_reply<T: ?Sized>(replies: &mut Consumer<Box<T>>) -> Option<Result<Box<T>, RecvError>> {
-    match replies.pop() {
-        Ok(reply) => Some(Ok(reply)),
-        // The server drops its end after its last push (the ring's `abandoned` store is
-        // `Release`, its load `Acquire`), so this last pop finds every reply it sent.
-        // mutant(loom_service): recv: no last pop after seeing the server gone => Err(_) if replies.is_abandoned() => Some(Err(RecvError)),
-        Err(_) if replies.is_abandoned() => Some(replies.pop().map_err(|_| RecvError)),
-        Err(_) => None,
+    fn recv_until(&mut self, deadline: Deadline) -> Result<Box<Resp>, RecvTimeoutError> {
+        let tag = &self.tag;
+        self.replies.recv(deadline, || tag.is_given_up())
     }
 }
 
@@ -413,26 +401,6 @@ impl<Req: ?Sized, Resp: ?Sized> fmt::Debug for Client<Req, Resp> {
             .field("service", &self.service_name())
             .field("connected", &self.is_connected())
             .finish_non_exhaustive()
-    }
-}
-
-/// Rings the service's doorbell when dropped, strongly: the store it announces (the
-/// client's ring ends marked abandoned) is not followed by a message.
-struct RingOnDrop<Req: ?Sized, Resp: ?Sized>(Arc<Shared<Req, Resp>>);
-
-impl<Req: ?Sized, Resp: ?Sized> Drop for RingOnDrop<Req, Resp> {
-    fn drop(&mut self) {
-        self.0.doorbell.notify_strong();
-    }
-}
-
-/// Wakes a client when dropped (after the server's ring ends, declared before it).
-struct WakeOnDrop(Arc<Parker>);
-
-impl Drop for WakeOnDrop {
-    fn drop(&mut self) {
-        // mutant(loom_service): closing a link does not wake its client =>
-        self.0.notify_strong();
     }
 }
 
@@ -485,7 +453,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServerLink<Req, Resp> {
         if moved {
             // Replies to receive, or room to send: the client may be asleep waiting.
             // mutant(loom_service): server: no wake-up of the client after a batch =>
-            self.client.0.notify();
+            self.client.slot().notify();
         }
         moved
     }

@@ -6,13 +6,15 @@ use core::fmt;
 use std::collections::HashSet;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::error::{ConnectError, StartError};
+use super::handle::ServiceHandle;
 use super::link::Client;
-use super::report::{Outcome, Report, ServiceReport};
-use super::server::{panic_message, Server, ServiceHandle};
+use super::report::{panic_message, Outcome, Report, ServiceReport};
+use super::server::Server;
 use super::{Service, ServiceConfig};
+use crate::wait::Deadline;
 
 /// Starts services, each on a thread of its own named after it, connects clients to
 /// them, and stops them.
@@ -361,7 +363,7 @@ impl ServiceManager {
     /// assert!(!client.is_connected());
     /// ```
     pub fn shutdown(mut self) -> Report {
-        self.shutdown_until(None)
+        self.shutdown_until(Deadline::Never)
     }
 
     /// As [`shutdown`](ServiceManager::shutdown), but waits at most `timeout` for the
@@ -400,33 +402,38 @@ impl ServiceManager {
     /// assert_eq!(report.errors().count(), 1);
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Report {
-        self.shutdown_until(Some(Instant::now().checked_add(timeout)))
+        self.shutdown_until(Deadline::after(timeout))
     }
 
     /// `deadline`: `None` waits for every thread; `Some(None)` too (the timeout could
     /// not be represented); `Some(Some(t))` until `t`.
-    fn shutdown_until(&mut self, deadline: Option<Option<Instant>>) -> Report {
+    fn shutdown_until(&mut self, deadline: Deadline) -> Report {
         for entry in &self.services {
             entry.handle.stop();
         }
         let mut services = std::mem::take(&mut self.services);
-        if let Some(Some(deadline)) = deadline {
+        if let Deadline::At(deadline) = deadline {
             let mut ended: HashSet<u64> = services
                 .iter()
                 .filter(|entry| entry.thread.as_ref().map_or(true, JoinHandle::is_finished))
                 .map(|entry| entry.id)
                 .collect();
             while ended.len() < services.len() {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
                 match self.done_rx.recv_timeout(left) {
-                    Ok(id) => {
+                    // Only this shutdown's services count: a service stopped earlier
+                    // with `stop(name)` has sent its id too.
+                    Ok(id) if services.iter().any(|entry| entry.id == id) => {
                         ended.insert(id);
                     }
+                    Ok(_) => {}
                     Err(_) => break,
                 }
             }
             for entry in services.iter_mut().filter(|e| !ended.contains(&e.id)) {
-                // Detach: the thread ends on its own once its handler returns.
+                // Detach: the thread ends on its own once its handler returns. Its
+                // clients stop waiting for it now.
+                entry.handle.give_up();
                 entry.thread = None;
                 entry.report = Some(ServiceReport::new(
                     entry.name.clone(),
@@ -474,7 +481,7 @@ impl Drop for ServiceManager {
     /// [`shutdown`]: ServiceManager::shutdown
     fn drop(&mut self) {
         if !self.services.is_empty() {
-            self.shutdown_until(None);
+            self.shutdown_until(Deadline::Never);
         }
     }
 }
@@ -504,6 +511,7 @@ impl Drop for SignalOnDrop {
 /// A [`ServiceHandle`] with its types erased, for the manager's registry.
 trait AnyHandle: Send + Sync {
     fn stop(&self);
+    fn give_up(&self);
     fn handled(&self) -> u64;
     fn as_any(&self) -> &dyn Any;
     /// The names of the request and response types.
@@ -517,6 +525,10 @@ where
 {
     fn stop(&self) {
         ServiceHandle::stop(self);
+    }
+
+    fn give_up(&self) {
+        ServiceHandle::give_up(self);
     }
 
     fn handled(&self) -> u64 {

@@ -124,19 +124,23 @@
 //! use [`Service::started`], which runs on the service's thread before the first
 //! request, to pin it to a core, say).
 
+// Inside the service layer, each file uses only those above it here.
 mod error;
+mod handle;
 mod link;
 mod manager;
 mod report;
 mod server;
+mod state;
 
-pub use crate::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+pub use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 pub use crate::wait::WaitStrategy;
 pub use error::{CallError, ConnectError, StartError};
+pub use handle::ServiceHandle;
 pub use link::Client;
 pub use manager::ServiceManager;
 pub use report::{Outcome, Report, ServiceReport};
-pub use server::{Server, ServiceHandle};
+pub use server::Server;
 
 /// User code that a server thread runs: it handles the requests of every client of the
 /// service, one at a time.

@@ -3,8 +3,6 @@
 use core::any::Any;
 use core::fmt;
 
-use super::server::panic_message;
-
 /// How a service ended.
 ///
 /// ```
@@ -276,5 +274,16 @@ impl fmt::Display for Report {
             writeln!(f, "{service}")?;
         }
         Ok(())
+    }
+}
+
+/// The message of a panic, when it has one (`panic!` with a literal or a format).
+pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic without a message".to_owned()
     }
 }

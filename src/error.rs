@@ -1,15 +1,16 @@
-//! The channel's errors: std's `std::sync::mpsc` errors, one for one, with the same
+//! The errors of every blocking send and receive in the crate: std's `std::sync::mpsc`
+//! errors, one for one, with the same
 //! variants, derives, messages and conversions, so that `match` arms carry over.
 
 use core::fmt;
 use std::error::Error;
 
-/// [`SyncSender::send`](super::SyncSender::send) failed because the [`Receiver`] is gone;
-/// the value is handed back.
+/// A send failed because the receiving side is gone (a channel's [`Receiver`], a service
+/// that stopped); the value is handed back.
 ///
 /// A send can fail only this way: the value could never be received.
 ///
-/// [`Receiver`]: super::Receiver
+/// [`Receiver`]: crate::mpsc::Receiver
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -22,10 +23,9 @@ use std::error::Error;
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
 
-/// [`Receiver::recv`](super::Receiver::recv) failed because the [`SyncSender`] is gone and
-/// every value it sent has been received.
+/// A receive failed because the sending side is gone (every sender of a channel, a service
+/// that stopped) and every value it sent has been received.
 ///
-/// [`SyncSender`]: super::SyncSender
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -38,7 +38,7 @@ pub struct SendError<T>(pub T);
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub struct RecvError;
 
-/// Why [`Receiver::try_recv`](super::Receiver::try_recv) returned no value.
+/// Why a receive that does not wait (a `try_recv`) returned no value.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -51,14 +51,14 @@ pub struct RecvError;
 /// ```
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub enum TryRecvError {
-    /// The channel is empty now, but the sender is still there: a value may come.
+    /// Nothing is ready now, but the sending side is still there: a value may come.
     Empty,
-    /// The sender is gone and every value it sent has been received: none will come.
+    /// The sending side is gone and every value it sent has been received: none will
+    /// come.
     Disconnected,
 }
 
-/// Why [`Receiver::recv_timeout`](super::Receiver::recv_timeout) or
-/// [`recv_deadline`](super::Receiver::recv_deadline) returned no value.
+/// Why a receive with a time limit (`recv_timeout`, `recv_deadline`) returned no value.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -73,14 +73,14 @@ pub enum TryRecvError {
 /// ```
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub enum RecvTimeoutError {
-    /// No value came before the time ran out, but the sender is still there.
+    /// No value came before the time ran out, but the sending side is still there.
     Timeout,
-    /// The sender is gone and every value it sent has been received: none will come.
+    /// The sending side is gone and every value it sent has been received: none will
+    /// come.
     Disconnected,
 }
 
-/// Why [`SyncSender::try_send`](super::SyncSender::try_send) did not send; the value is
-/// handed back.
+/// Why a send that does not wait (a `try_send`) did not send; the value is handed back.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -95,14 +95,13 @@ pub enum RecvTimeoutError {
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum TrySendError<T> {
     /// Sending would have to wait: the buffer is full or, for a rendezvous channel
-    /// (`bound == 0`), no receiver is waiting in `recv`.
+    /// (`sync_channel(0)`), no receiver is waiting in `recv`.
     Full(T),
-    /// The [`Receiver`](super::Receiver) is gone: the value could never be received.
+    /// The receiving side is gone: the value could never be received.
     Disconnected(T),
 }
 
-/// Why [`SyncSender::send_timeout`](super::SyncSender::send_timeout) did not send; the
-/// value is handed back.
+/// Why a send with a time limit (`send_timeout`) did not send; the value is handed back.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -121,7 +120,7 @@ pub enum SendTimeoutError<T> {
     /// The time ran out while the buffer stayed full or, for a rendezvous channel, while
     /// no receiver was waiting.
     Timeout(T),
-    /// The [`Receiver`](super::Receiver) is gone: the value could never be received.
+    /// The receiving side is gone: the value could never be received.
     Disconnected(T),
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The only public item is [`WaitStrategy`], chosen per channel with
 //! [`crate::mpsc::Builder::wait_strategy`]. The rest is the machinery behind it: a
-//! parking slot per side, and the wake-up handshake that costs the waker nothing while
+//! wait slot per side, and the wake-up handshake that costs the waker nothing while
 //! nobody sleeps.
 //!
 //! # The handshake
@@ -12,7 +12,7 @@
 //! (a value, a free slot, a disconnection); a waker publishes first, then looks at the
 //! slot and unparks only when the flag is set. Each side's store must be ordered before
 //! its load, or both can miss the other's store and the sleeper never wakes. That
-//! StoreLoad barrier is split unevenly (see `sync::light_fence`): the waker, which
+//! StoreLoad barrier is split unevenly (see `fence.rs`): the waker, which
 //! runs it after every message, pays a compiler fence and a plain load of a cache line
 //! that it only ever reads; the sleeper, which runs it only before it parks, pays a
 //! `membarrier` system call. loom checks the handshake with both halves as
@@ -23,10 +23,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::fence::{heavy_fence, light_fence};
 use crate::sync::thread::{self, Thread};
-use crate::sync::{current_cpu, fence, spin_loop, spinning_helps};
-use crate::sync::{heavy_fence, light_fence};
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, spin_loop, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+mod placement;
+
+use placement::{choose, current_cpu, process_may_spin, Choice, Facts, Hint};
 
 /// How a blocked `send` or `recv` waits for the other side.
 ///
@@ -95,12 +98,12 @@ const YIELDS_ON_ONE_CPU: u32 = 3;
 /// Where one side of a channel sleeps, and how the other side wakes it.
 ///
 /// Only the side that owns the slot waits on it; only the other side wakes it.
-pub(crate) struct Parker {
+pub(crate) struct WaitSlot {
     /// Read by the waker after every message, so it has a cache line of its own, written
     /// only around a sleep.
     state: CachePadded<State>,
     /// The owner's count of waits that yielded because `waker_cpu` named its own CPU,
-    /// since that hint was last forgotten (see [`Parker::spinning_helps`]). Off the
+    /// since that hint was last forgotten (see [`WaitSlot::spinning_helps`]). Off the
     /// `state` line, which the waker reads.
     yields_on_hint: AtomicUsize,
     /// The sleeper's thread, registered (under the lock) before `parked` is set. A waker
@@ -124,16 +127,9 @@ struct State {
 /// What [`State::waker_cpu`] holds before the first unpark, or where CPUs are unknown.
 const NO_CPU: usize = usize::MAX;
 
-/// How many waits may yield on the strength of a `waker_cpu` before it is forgotten. A
-/// yield that wrongly guessed "same CPU" can still succeed (the other side, moved to
-/// another CPU since, answers during the system call), and then no park would ever
-/// correct the guess; forgetting it lets the process-wide guess, and the next unpark,
-/// decide again.
-const YIELD_HINT_WAITS: usize = 64;
-
-impl Parker {
+impl WaitSlot {
     pub(crate) fn new() -> Self {
-        Parker {
+        WaitSlot {
             state: CachePadded::new(State {
                 parked: AtomicBool::new(false),
                 waker_cpu: AtomicUsize::new(NO_CPU),
@@ -157,7 +153,7 @@ impl Parker {
         }
     }
 
-    /// [`notify`](Parker::notify) with a full fence: for rare events (disconnection, the
+    /// [`notify`](WaitSlot::notify) with a full fence: for rare events (disconnection, the
     /// rendezvous hand-over) whose stores are not followed by a message.
     pub(crate) fn notify_strong(&self) {
         // StoreLoad with the sleeper's `heavy_fence`, as in `notify`.
@@ -185,12 +181,28 @@ impl Parker {
     }
 
     /// Waits with `strategy` until `poll` returns `Some`, and returns that; returns `None`
-    /// once `deadline` has passed (never before), or never if `deadline` is `None`.
+    /// once `deadline` has passed (never before). [`Deadline::Now`] polls once.
     ///
     /// `poll` must look at everything the other side may change before it calls
-    /// `notify` on this parker (values, free slots, disconnection); it is called again
+    /// `notify` on this slot (values, free slots, disconnection); it is called again
     /// after each spin, yield and wake-up.
+    #[inline]
     pub(crate) fn wait_until<R>(
+        &self,
+        strategy: WaitStrategy,
+        deadline: Deadline,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        match deadline {
+            Deadline::Now => poll(),
+            Deadline::At(instant) => self.wait(strategy, Some(instant), poll),
+            Deadline::Never => self.wait(strategy, None, poll),
+        }
+    }
+
+    /// [`wait_until`](WaitSlot::wait_until) for a deadline that lets us wait: `None` is
+    /// forever.
+    fn wait<R>(
         &self,
         strategy: WaitStrategy,
         deadline: Option<Instant>,
@@ -234,33 +246,29 @@ impl Parker {
     }
 
     /// Whether the adaptive strategy should spin before it parks, rather than yield:
-    /// whether the thread we wait for may run on another CPU meanwhile.
-    ///
-    /// The last thread that had to wake us left its CPU here. When it ran on ours, a spin
-    /// could only end by timing out (the two threads take turns on one CPU), so we yield
-    /// to it instead; when on another, we spin. A wrong guess mostly ends in a park, and
-    /// the unpark after it brings the news; the "same CPU" guess is also forgotten after
-    /// [`YIELD_HINT_WAITS`] waits. Without a guess, the process as a whole decides (see
-    /// `sync::spinning_helps`).
+    /// gathers the facts for [`placement::choose`] and keeps its verdict on the hint.
     fn spinning_helps(&self) -> bool {
         let cpu = current_cpu();
-        if let Some(cpu) = cpu {
-            let theirs = self.state.waker_cpu.load(Ordering::Relaxed);
-            if theirs != NO_CPU && theirs != cpu {
-                return true;
-            }
-            if theirs == cpu {
-                // Only the owner touches this count: a plain load and store.
-                let yields = self.yields_on_hint.load(Ordering::Relaxed) + 1;
-                if yields < YIELD_HINT_WAITS {
-                    self.yields_on_hint.store(yields, Ordering::Relaxed);
-                    return false;
-                }
+        let waker_cpu = self.state.waker_cpu.load(Ordering::Relaxed);
+        let yields_on_hint = self.yields_on_hint.load(Ordering::Relaxed);
+        let (choice, hint) = choose(Facts {
+            cpu,
+            waker_cpu: (waker_cpu != NO_CPU).then_some(waker_cpu),
+            yields_on_hint,
+            process_may_spin: process_may_spin(cpu),
+        });
+        // Only the owner touches the count: plain loads and stores.
+        match hint {
+            Hint::Keep => {}
+            Hint::CountYield => self
+                .yields_on_hint
+                .store(yields_on_hint + 1, Ordering::Relaxed),
+            Hint::Forget => {
                 self.yields_on_hint.store(0, Ordering::Relaxed);
                 self.state.waker_cpu.store(NO_CPU, Ordering::Relaxed);
             }
         }
-        spinning_helps(cpu)
+        choice == Choice::Spin
     }
 
     /// The parking phase: announce, re-check, sleep; loop on spurious wake-ups.
@@ -311,11 +319,56 @@ impl Parker {
     }
 }
 
-impl fmt::Debug for Parker {
+impl fmt::Debug for WaitSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Parker")
+        f.debug_struct("WaitSlot")
             .field("parked", &self.state.parked.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+/// How long an operation may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Not at all (`try_send`, `try_recv`): look once.
+    Now,
+    /// Until then.
+    At(Instant),
+    /// Forever.
+    Never,
+}
+
+impl Deadline {
+    /// Now + `timeout`; forever when that instant cannot be represented (`Duration::MAX`).
+    pub(crate) fn after(timeout: Duration) -> Self {
+        Instant::now()
+            .checked_add(timeout)
+            .map_or(Deadline::Never, Deadline::At)
+    }
+}
+
+/// Wakes a wait slot, with a full fence, when dropped: placed after the ring half whose
+/// drop it announces, it wakes the other side even if dropping a value panics.
+#[derive(Debug)]
+pub(crate) struct WakeOnDrop(Arc<WaitSlot>);
+
+impl WakeOnDrop {
+    pub(crate) fn new(slot: Arc<WaitSlot>) -> Self {
+        WakeOnDrop(slot)
+    }
+
+    /// The slot it wakes.
+    #[inline(always)]
+    pub(crate) fn slot(&self) -> &WaitSlot {
+        &self.0
+    }
+}
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        // mutant(loom_mpsc): a dropped channel half does not wake the other =>
+        // mutant(loom_service): a closed link or a dropped client does not wake the other side =>
+        self.0.notify_strong();
     }
 }
 
@@ -366,7 +419,7 @@ mod tests {
     fn adaptive_spins_only_while_the_waker_runs_on_another_cpu() {
         std::thread::spawn(|| {
             let cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-            let parker = Parker::new();
+            let parker = WaitSlot::new();
             parker.state.waker_cpu.store(cpu, Ordering::Relaxed);
             assert!(!parker.spinning_helps(), "a waker on our CPU needs our CPU");
             parker.state.waker_cpu.store(cpu + 1, Ordering::Relaxed);
@@ -383,16 +436,17 @@ mod tests {
     fn a_same_cpu_hint_is_forgotten_after_a_while() {
         std::thread::spawn(|| {
             let cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-            let parker = Parker::new();
+            let parker = WaitSlot::new();
             parker.state.waker_cpu.store(cpu, Ordering::Relaxed);
-            for wait in 1..YIELD_HINT_WAITS {
+            for wait in 1..placement::YIELD_HINT_WAITS {
                 assert!(!parker.spinning_helps(), "wait {wait} yields on the hint");
             }
             parker.spinning_helps();
             assert_eq!(
                 parker.state.waker_cpu.load(Ordering::Relaxed),
                 NO_CPU,
-                "the hint is forgotten after {YIELD_HINT_WAITS} waits"
+                "the hint is forgotten after {} waits",
+                placement::YIELD_HINT_WAITS
             );
         })
         .join()
@@ -402,12 +456,12 @@ mod tests {
     #[test]
     fn an_unpark_leaves_the_wakers_cpu() {
         use std::sync::atomic::AtomicBool as Flag;
-        let parker = std::sync::Arc::new(Parker::new());
+        let parker = std::sync::Arc::new(WaitSlot::new());
         let rung = std::sync::Arc::new(Flag::new(false));
         let sleeper = {
             let (parker, rung) = (parker.clone(), rung.clone());
             std::thread::spawn(move || {
-                parker.wait_until(WaitStrategy::Park, None, || {
+                parker.wait_until(WaitStrategy::Park, Deadline::Never, || {
                     rung.load(Ordering::Acquire).then_some(())
                 });
             })
@@ -428,7 +482,8 @@ mod tests {
     /// process: threads pinned to two CPUs can spin for each other.
     #[test]
     fn threads_pinned_to_two_cpus_can_spin() {
-        let on = |core| std::thread::spawn(move || pin(core).map(|cpu| spinning_helps(Some(cpu))));
+        let on =
+            |core| std::thread::spawn(move || pin(core).map(|cpu| process_may_spin(Some(cpu))));
         let first = on(0).join().unwrap();
         let Some(second) = on(1).join().unwrap() else {
             return; // one CPU only: nothing to show
