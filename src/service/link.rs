@@ -62,7 +62,7 @@ impl ServiceTag {
         for client in lock(&self.clients).iter() {
             // After the flag, with a full fence: a client about to sleep sees the flag
             // on its last look, or is woken.
-            // mutant(loom_service): giving up on a service does not wake its clients =>
+            // (Guarded by tests/service.rs: shutdown_timeout_reports_services_that_do_not_stop.)
             client.notify_strong();
         }
     }
