@@ -14,7 +14,13 @@ use crate::wait::Deadline;
 ///
 /// As std's `Receiver`: there is one, it is `Send` (when `T` is) but not `Sync`.
 /// Dropping it drops the values still buffered at once and makes every later send
-/// fail.
+/// fail. The drop takes bounded time: it drops what was buffered when it began; a value
+/// a sender pushes meanwhile is dropped with the sender.
+///
+/// Values whose `Drop` panics: the drop goes on with the rest, as a `Vec`'s does, and
+/// the panic then continues from the receiver's drop; a second panicking value aborts
+/// the process (a panic during a panic). std's receiver leaks the values it holds
+/// instead.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();

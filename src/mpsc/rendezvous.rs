@@ -26,7 +26,7 @@
 //!   (it is inside `send`/`recv`), so disconnection is only ever seen in `IDLE` or in
 //!   the other side's own announcement.
 //! - Each state change that the other side may be sleeping on is followed by
-//!   `Parker::notify_strong`.
+//!   `Waits::wake_strong` (a `notify_strong` of the other side's wait slot).
 
 use crate::end::{RecvEnd, SendEnd, Waits};
 use crate::error::{RecvError, RecvTimeoutError, SendTimeoutError};

@@ -10,7 +10,7 @@ use crate::sync::Arc;
 /// A typed handle to a service: connects clients to it, asks it to stop.
 ///
 /// Returned by [`ServiceManager::start`](super::ServiceManager::start) and
-/// [`Server::service_handle`]; also found by name with
+/// [`Server::service_handle`](super::Server::service_handle); also found by name with
 /// [`ServiceManager::lookup`](super::ServiceManager::lookup). Cheap to clone, `Send`
 /// and `Sync`: hand it to every thread that needs to connect.
 ///
@@ -109,7 +109,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceHandle<Req, Resp> {
 
     /// Asks the service to stop, and returns at once. The server finishes the request
     /// in hand, drops those still queued, disconnects every client and ends its
-    /// [`run`](Server::run).
+    /// [`run`](super::Server::run).
     ///
     /// A manager's service is joined and reported by the manager; see
     /// [`ServiceManager::stop`](super::ServiceManager::stop) to wait for it.

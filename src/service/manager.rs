@@ -20,7 +20,7 @@ use crate::wait::Deadline;
 /// them, and stops them.
 ///
 /// Services are found by name ([`connect`](ServiceManager::connect),
-/// [`handle`](ServiceManager::handle)) or through the typed [`ServiceHandle`] that
+/// [`lookup`](ServiceManager::lookup)) or through the typed [`ServiceHandle`] that
 /// [`start`](ServiceManager::start) returns. [`shutdown`](ServiceManager::shutdown)
 /// stops them all, joins their threads and returns a [`Report`]; dropping the manager
 /// does the same, without the report.

@@ -74,7 +74,9 @@
 //! service, lets each finish the request in hand, joins every thread, and returns a
 //! [`Report`]: requests handled per service, and how each ended.
 //! [`ServiceManager::shutdown_timeout`] reports the services that did not stop in time
-//! instead of waiting for them.
+//! instead of waiting for them, and gives up on them: their threads are detached (each
+//! ends once its handler returns) and their clients' waits end at once, as if the
+//! service had stopped (`send` and `recv` fail, [`Client::is_connected`] is `false`).
 //!
 //! When a service stops, for whatever reason, the requests still queued for it are
 //! dropped unhandled, and its clients see the link disconnected: they receive the
@@ -87,6 +89,13 @@
 //! A panic in a handler stops that service only. Its clients get `Disconnected`
 //! errors, the panic's message is in the report, and the other services go on. The
 //! panic is still printed by the panic hook, as any panic is.
+//!
+//! Requests and replies whose `Drop` panics: when a link closes, the server drops the
+//! requests still queued on it as a `Vec` drops its elements: a panic in one drop is
+//! caught and reported ([`Outcome::Panicked`]) after the rest have been dropped, and a
+//! second panic while the first unwinds aborts the process (Rust's rule for a panic
+//! during a panic). std's channels leak the values left instead. A client's drop drops
+//! its unreceived replies the same way, on the client's thread.
 //!
 //! ```
 //! # ringlink::__skip_doctest_under_loom!();

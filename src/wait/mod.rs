@@ -2,7 +2,7 @@
 //! default that does each in turn.
 //!
 //! The only public item is [`WaitStrategy`], chosen per channel with
-//! [`crate::mpsc::Builder::wait_strategy`]. The rest is the machinery behind it: a
+//! [`crate::mpsc::Builder::with_wait_strategy`]. The rest is the machinery behind it: a
 //! wait slot per side, and the wake-up handshake that costs the waker nothing while
 //! nobody sleeps.
 //!
@@ -419,12 +419,12 @@ mod tests {
     fn adaptive_spins_only_while_the_waker_runs_on_another_cpu() {
         std::thread::spawn(|| {
             let cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-            let parker = WaitSlot::new();
-            parker.state.waker_cpu.store(cpu, Ordering::Relaxed);
-            assert!(!parker.spinning_helps(), "a waker on our CPU needs our CPU");
-            parker.state.waker_cpu.store(cpu + 1, Ordering::Relaxed);
+            let slot = WaitSlot::new();
+            slot.state.waker_cpu.store(cpu, Ordering::Relaxed);
+            assert!(!slot.spinning_helps(), "a waker on our CPU needs our CPU");
+            slot.state.waker_cpu.store(cpu + 1, Ordering::Relaxed);
             assert!(
-                parker.spinning_helps(),
+                slot.spinning_helps(),
                 "a waker on another CPU can answer a spin"
             );
         })
@@ -436,14 +436,14 @@ mod tests {
     fn a_same_cpu_hint_is_forgotten_after_a_while() {
         std::thread::spawn(|| {
             let cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-            let parker = WaitSlot::new();
-            parker.state.waker_cpu.store(cpu, Ordering::Relaxed);
+            let slot = WaitSlot::new();
+            slot.state.waker_cpu.store(cpu, Ordering::Relaxed);
             for wait in 1..placement::YIELD_HINT_WAITS {
-                assert!(!parker.spinning_helps(), "wait {wait} yields on the hint");
+                assert!(!slot.spinning_helps(), "wait {wait} yields on the hint");
             }
-            parker.spinning_helps();
+            slot.spinning_helps();
             assert_eq!(
-                parker.state.waker_cpu.load(Ordering::Relaxed),
+                slot.state.waker_cpu.load(Ordering::Relaxed),
                 NO_CPU,
                 "the hint is forgotten after {} waits",
                 placement::YIELD_HINT_WAITS
@@ -456,12 +456,12 @@ mod tests {
     #[test]
     fn an_unpark_leaves_the_wakers_cpu() {
         use std::sync::atomic::AtomicBool as Flag;
-        let parker = std::sync::Arc::new(WaitSlot::new());
+        let slot = std::sync::Arc::new(WaitSlot::new());
         let rung = std::sync::Arc::new(Flag::new(false));
         let sleeper = {
-            let (parker, rung) = (parker.clone(), rung.clone());
+            let (slot, rung) = (slot.clone(), rung.clone());
             std::thread::spawn(move || {
-                parker.wait_until(WaitStrategy::Park, Deadline::Never, || {
+                slot.wait_until(WaitStrategy::Park, Deadline::Never, || {
                     rung.load(Ordering::Acquire).then_some(())
                 });
             })
@@ -469,13 +469,13 @@ mod tests {
         // The waker, pinned, rings once the sleeper has announced itself, so that the
         // ring needs an unpark (a fresh thread's park does not return spuriously).
         let waker_cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-        while !parker.state.parked.load(Ordering::Relaxed) {
+        while !slot.state.parked.load(Ordering::Relaxed) {
             std::thread::yield_now();
         }
         rung.store(true, Ordering::Release);
-        parker.notify_strong();
+        slot.notify_strong();
         sleeper.join().unwrap();
-        assert_eq!(parker.state.waker_cpu.load(Ordering::Relaxed), waker_cpu);
+        assert_eq!(slot.state.waker_cpu.load(Ordering::Relaxed), waker_cpu);
     }
 
     /// The process-wide guess must not take one pinned thread's view for the whole

@@ -75,6 +75,7 @@ pub(crate) fn choose(facts: Facts) -> (Choice, Hint) {
 /// CPUs or more (threads pinned to different CPUs each see one CPU only), or when the
 /// process may run on more than one CPU (`available_parallelism`, which honours `taskset`
 /// and cgroup quotas, so a process confined to one CPU never spins).
+#[cfg_attr(loom, allow(dead_code))] // loom never spins
 pub(crate) fn may_spin(cpus_seen: u32, parallelism: usize) -> bool {
     cpus_seen > 1 || parallelism > 1
 }
