@@ -3,7 +3,7 @@
 //! Every other file takes its atomics, `UnsafeCell`, `Arc`, `Mutex` and thread parking
 //! from here. Normally they are std's; under `--cfg loom` they are loom's, so the loom
 //! models in `loom-tests/` explore every interleaving of the very same algorithm text.
-//! No other file names loom, except the loom stand-ins of `fence.rs` and
+//! It also owns the one way the crate locks a mutex ([`lock`]). No other file names loom, except the loom stand-ins of `fence.rs` and
 //! `wait/placement.rs`.
 
 #[cfg(not(loom))]
@@ -62,3 +62,12 @@ mod imp {
 
 #[allow(unused_imports)]
 pub(crate) use imp::*;
+
+/// Locks `mutex`, poisoned or not. Every lock in the crate guards state that each update
+/// leaves consistent (a push, a swap, a flag) and is never held across user code, so a
+/// poisoned lock is as good as a clean one.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

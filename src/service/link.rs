@@ -21,7 +21,7 @@ use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use crate::ring::{CapacityError, Consumer, Producer, PushError, RingBuffer};
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use crate::sync::{lock, Arc, AtomicBool, Mutex, Ordering};
 use crate::wait::{Deadline, WaitSlot, WaitStrategy, WakeOnDrop};
 
 use super::error::CallError;
@@ -66,13 +66,6 @@ impl ServiceTag {
             client.notify_strong();
         }
     }
-}
-
-/// Locks a mutex no code panics while holding (a push, a retain, a loop of wake-ups).
-fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The client's half and the server's half of one link.

@@ -5,7 +5,7 @@ use crossbeam_utils::CachePadded;
 
 use super::link::{ServerLink, ServiceTag};
 use super::ServiceConfig;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// What a service's server and its handles share (its clients share only the
 /// [`ServiceTag`]).
@@ -61,11 +61,7 @@ impl<Req: ?Sized, Resp: ?Sized> ServiceState<Req, Resp> {
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry<Req, Resp>> {
-        // The lock is never held across user code, so it cannot be poisoned; if it were,
-        // the registry would still be consistent (each update is one push or one swap).
-        self.registry
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.registry)
     }
 
     pub(super) fn is_stopping(&self) -> bool {

@@ -25,7 +25,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::fence::{heavy_fence, light_fence};
 use crate::sync::thread::{self, Thread};
-use crate::sync::{fence, spin_loop, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, lock, spin_loop, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 mod placement;
 
@@ -391,14 +391,6 @@ fn poll_until<R>(
             }
         }
     }
-}
-
-/// Locks a mutex that no code panics while holding; poisoning is impossible, but
-/// harmless: the guarded handle is valid either way.
-fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The adaptive strategy's choice between spinning and yielding. Needs real CPUs: not
