@@ -131,7 +131,7 @@ pub use sender::SyncSender;
 use crate::end::{RecvEnd, SendEnd, Waits};
 use crate::fence::prepare_fences;
 use crate::ring::RingBuffer;
-use crate::sync::{Arc, AtomicUsize};
+use crate::sync::{Arc, AtomicUsize, UnsafeCell};
 use crate::wait::WaitSlot;
 
 /// Makes a channel whose buffer holds exactly `bound` values, and returns its two halves.
@@ -251,8 +251,37 @@ impl Builder {
         let recv_end = RecvEnd::new(consumer, Waits::new(receiver_slot, sender_slot, strategy));
         let rendezvous = (bound == 0).then(|| Arc::new(AtomicUsize::new(rendezvous::IDLE)));
         (
-            SyncSender::new(send_end, rendezvous.clone()),
-            Receiver::new(recv_end, rendezvous),
+            SyncSender::new(Half::new(send_end, rendezvous.clone())),
+            Receiver::new(Half::new(recv_end, rendezvous)),
         )
+    }
+}
+
+/// What each half of a channel holds: its blocking end, which only the thread that owns
+/// the half touches, and the hand-over state of a rendezvous channel (`bound == 0`, see
+/// `rendezvous.rs`).
+struct Half<E> {
+    end: UnsafeCell<E>,
+    rendezvous: Option<Arc<AtomicUsize>>,
+}
+
+impl<E> Half<E> {
+    fn new(end: E, rendezvous: Option<Arc<AtomicUsize>>) -> Self {
+        Half {
+            end: UnsafeCell::new(end),
+            rendezvous,
+        }
+    }
+
+    /// Calls `f` with the end, and the rendezvous state if any.
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut E, Option<&AtomicUsize>) -> R) -> R {
+        // SAFETY: a `Half` is owned by one `SyncSender` or `Receiver`; neither is `Sync`
+        // or `Clone` (nor is `Half`: the cell makes it `!Sync`), so only the thread that
+        // owns it runs this. The halves' closures move values without dropping them (no
+        // user code runs) and never call `with` again, so this is the only reference to
+        // the end while it lives.
+        self.end
+            .with_mut(|end| f(unsafe { &mut *end }, self.rendezvous.as_deref()))
     }
 }

@@ -4,10 +4,9 @@ use core::fmt;
 use core::iter::FusedIterator;
 use std::time::{Duration, Instant};
 
-use super::rendezvous;
+use super::{rendezvous, Half};
 use crate::end::RecvEnd;
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
-use crate::sync::{Arc, AtomicUsize, UnsafeCell};
 use crate::wait::Deadline;
 
 /// The receiving half of a channel made by [`sync_channel`](super::sync_channel).
@@ -33,19 +32,13 @@ use crate::wait::Deadline;
 /// assert_eq!(rx.iter().collect::<Vec<_>>(), ["one", "two", "three"]);
 /// ```
 pub struct Receiver<T> {
-    /// Only this half's methods touch it, through `with_end`. Dropping it drops the
-    /// values still buffered and marks the ring abandoned, then wakes the sender.
-    end: UnsafeCell<RecvEnd<T>>,
-    /// The hand-over state of a rendezvous channel (`bound == 0`, see `rendezvous.rs`).
-    rendezvous: Option<Arc<AtomicUsize>>,
+    /// Dropping it drops the end: drops the values still buffered and marks the ring abandoned, then wakes the sender.
+    half: Half<RecvEnd<T>>,
 }
 
 impl<T> Receiver<T> {
-    pub(super) fn new(end: RecvEnd<T>, rendezvous: Option<Arc<AtomicUsize>>) -> Self {
-        Receiver {
-            end: UnsafeCell::new(end),
-            rendezvous,
-        }
+    pub(super) fn new(half: Half<RecvEnd<T>>) -> Self {
+        Receiver { half }
     }
 
     /// Receives the next value, waiting while the channel is empty.
@@ -175,18 +168,10 @@ impl<T> Receiver<T> {
     /// the hand-over of a rendezvous channel.
     #[inline(always)]
     fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        self.with_end(|end| match &self.rendezvous {
+        self.half.with(|end, rendezvous| match rendezvous {
             None => end.recv(deadline, || false),
             Some(state) => rendezvous::recv(state, end, deadline),
         })
-    }
-
-    #[inline(always)]
-    fn with_end<R>(&self, f: impl FnOnce(&mut RecvEnd<T>) -> R) -> R {
-        // SAFETY: `Receiver` is not `Sync`, so only the thread that owns it runs its
-        // methods; none of them runs user code (values are moved, never dropped, here) or
-        // calls another while the end is borrowed. This is the only reference to the end.
-        self.end.with_mut(|end| f(unsafe { &mut *end }))
     }
 }
 

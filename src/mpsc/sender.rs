@@ -3,10 +3,9 @@
 use core::fmt;
 use std::time::Duration;
 
-use super::rendezvous;
+use super::{rendezvous, Half};
 use crate::end::SendEnd;
 use crate::error::{SendError, SendTimeoutError, TrySendError};
-use crate::sync::{Arc, AtomicUsize, UnsafeCell};
 use crate::wait::Deadline;
 
 /// The sending half of a channel made by [`sync_channel`](super::sync_channel).
@@ -37,19 +36,13 @@ use crate::wait::Deadline;
 /// is_sync::<ringlink::mpsc::SyncSender<u8>>(); // nor `Sync`: no sharing by reference
 /// ```
 pub struct SyncSender<T> {
-    /// Only this half's methods touch it, through `with_end`. Dropping it marks the ring
-    /// abandoned, then wakes the receiver.
-    end: UnsafeCell<SendEnd<T>>,
-    /// The hand-over state of a rendezvous channel (`bound == 0`, see `rendezvous.rs`).
-    rendezvous: Option<Arc<AtomicUsize>>,
+    /// Dropping it drops the end: marks the ring abandoned, then wakes the receiver.
+    half: Half<SendEnd<T>>,
 }
 
 impl<T> SyncSender<T> {
-    pub(super) fn new(end: SendEnd<T>, rendezvous: Option<Arc<AtomicUsize>>) -> Self {
-        SyncSender {
-            end: UnsafeCell::new(end),
-            rendezvous,
-        }
+    pub(super) fn new(half: Half<SendEnd<T>>) -> Self {
+        SyncSender { half }
     }
 
     /// Sends a value, waiting while the buffer is full; fails, handing the value back,
@@ -138,19 +131,10 @@ impl<T> SyncSender<T> {
     /// hand-over of a rendezvous channel.
     #[inline(always)]
     fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
-        self.with_end(|end| match &self.rendezvous {
+        self.half.with(|end, rendezvous| match rendezvous {
             None => end.send(value, deadline, || false),
             Some(state) => rendezvous::send(state, end, value, deadline),
         })
-    }
-
-    #[inline(always)]
-    fn with_end<R>(&self, f: impl FnOnce(&mut SendEnd<T>) -> R) -> R {
-        // SAFETY: `SyncSender` is neither `Sync` nor `Clone`, so only the thread that owns
-        // it runs its methods; none of them runs user code (values are moved, never
-        // dropped, here) or calls another while the end is borrowed. This is the only
-        // reference to the end.
-        self.end.with_mut(|end| f(unsafe { &mut *end }))
     }
 }
 
