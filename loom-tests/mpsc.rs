@@ -23,12 +23,11 @@ fn channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
         .sync_channel(bound)
 }
 
+mod common;
+
+/// Preemption bound 3 by default (`LOOM_MAX_PREEMPTIONS` overrides it).
 fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
+    common::model(3, f);
 }
 
 /// The receiver parks on an empty channel while the sender pushes: the push's `notify`

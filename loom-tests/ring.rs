@@ -20,20 +20,15 @@ use std::sync::Arc as StdArc;
 use loom::thread;
 use ringlink::ring::{Consumer, PopError, Producer, PushError, RingBuffer};
 
+mod common;
+
 /// Runs `f` under loom with a preemption bound of 5, unless `LOOM_MAX_PREEMPTIONS` sets
 /// one.
 ///
 /// With 5, every model takes seconds and `.ci/loom-mutants.sh` finds each guarding
 /// ordering needed; a search with a bound of 20 did not finish in ten minutes.
-fn model<F>(f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(5);
-    }
-    builder.check(f);
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    common::model(5, f);
 }
 
 /// Pushes `value`, yielding to the other thread while the ring is full.
@@ -248,6 +243,108 @@ fn peek_sees_published_values_only() {
             assert_eq!(*consumer.pop().unwrap(), i * 10 + 1);
         }
         pusher.join().unwrap();
+    });
+}
+
+/// `Consumer::slots` is a lower bound of what `pop` can take: every value it counts is
+/// there to pop at once, with no retry. It counts by `tail`, while `pop` looks at the
+/// slot's own `seq`; only an `Acquire` load of `tail` makes the `seq` stores before that
+/// `tail` visible (weakened to `Relaxed`, `slots()` says 1 and the next `pop` finds the
+/// ring empty). Three values through two slots, so that the second use of a slot is
+/// counted too.
+#[test]
+fn slots_is_a_lower_bound_of_what_pop_takes() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        let pusher = thread::spawn(move || {
+            for i in 0..3 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        let mut expected = 0;
+        while expected < 3 {
+            let ready = consumer.slots();
+            assert!(
+                ready <= 3 - expected,
+                "slots() = {ready} with {expected} of 3 popped"
+            );
+            for _ in 0..ready {
+                let value = consumer
+                    .pop()
+                    .unwrap_or_else(|_| panic!("slots() said {ready}, yet pop found none"));
+                assert_eq!(*value, expected * 10 + 1);
+                expected += 1;
+            }
+            if ready == 0 {
+                thread::yield_now();
+            }
+        }
+        pusher.join().unwrap();
+    });
+}
+
+/// The consumer pops, records something, and goes. Once the producer sees
+/// `is_abandoned`, it sees all of that: what the consumer's thread did before its drop
+/// (a relaxed store here), and the slot it emptied (`slots()` and `push` find it free).
+/// This needs the consumer's drop to set the flag with `Release` and `is_abandoned` to
+/// load it with `Acquire`.
+#[test]
+fn consumer_abandonment_publishes_what_it_did_before() {
+    model(|| {
+        use loom::sync::atomic::{AtomicUsize, Ordering};
+        use loom::sync::Arc;
+
+        let (mut producer, mut consumer) = RingBuffer::new(1);
+        producer.push(payload(0)).unwrap();
+        let popped = Arc::new(AtomicUsize::new(0));
+        let popper = {
+            let popped = popped.clone();
+            thread::spawn(move || {
+                let value = consumer.pop().unwrap();
+                popped.store(*value, Ordering::Relaxed);
+                drop(consumer);
+            })
+        };
+        while !producer.is_abandoned() {
+            thread::yield_now();
+        }
+        assert_eq!(popped.load(Ordering::Relaxed), 1, "the consumer's last act");
+        assert_eq!(producer.slots(), 1, "the slot the consumer emptied");
+        assert!(producer.push(payload(1)).is_ok());
+        popper.join().unwrap();
+    });
+}
+
+/// Zero-sized values have no slot and no `seq`: `pop` and `peek` go by `tail` alone.
+/// A `()` must still publish what the producer did before pushing it, as any value
+/// does (here a relaxed store the consumer checks after each pop), across a wrap-around
+/// of a one-value ring.
+#[test]
+fn zero_sized_values_publish_what_came_before_them() {
+    model(|| {
+        use loom::sync::atomic::{AtomicUsize, Ordering};
+        use loom::sync::Arc;
+
+        let (mut producer, mut consumer) = RingBuffer::<()>::new(1);
+        let written = Arc::new(AtomicUsize::new(0));
+        let pusher = {
+            let written = written.clone();
+            thread::spawn(move || {
+                for i in 1..=2 {
+                    written.store(i, Ordering::Relaxed);
+                    push_until_done(&mut producer, ());
+                }
+            })
+        };
+        for i in 1..=2 {
+            while consumer.peek().is_none() {
+                thread::yield_now();
+            }
+            assert!(written.load(Ordering::Relaxed) >= i, "peeked value {i}");
+            consumer.pop().expect("peek saw a value");
+        }
+        pusher.join().unwrap();
+        assert_eq!(consumer.pop(), Err(PopError::Empty));
     });
 }
 

@@ -36,12 +36,10 @@ fn config(capacity: usize) -> ServiceConfig {
 /// fence, once the location has a history of several stores, which the doorbell's
 /// `parked` flag has (see `loom_false_positive_store_buffering_with_history` below).
 fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
+    common::model(2, f);
 }
+
+mod common;
 
 /// Counts its drops in a shared counter, to check that each value is dropped once.
 struct Counted(Arc<AtomicUsize>);

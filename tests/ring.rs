@@ -225,14 +225,25 @@ fn zero_sized_values_count_exactly_across_wrap_arounds() {
 fn try_new_reports_what_cannot_be_allocated() {
     let error = RingBuffer::<[u8; 128]>::try_new(usize::MAX / 2).unwrap_err();
     assert_eq!(error.capacity(), usize::MAX / 2);
+    // What one slot costs: the value and its sequence word.
+    assert_eq!(error.slot_size(), 128 + std::mem::size_of::<usize>());
     let text = error.to_string();
     assert!(text.contains(&(usize::MAX / 2).to_string()), "{text}");
-    assert!(text.contains("128"), "{text}");
+    assert!(
+        text.contains(&(1usize << (usize::BITS - 1)).to_string()),
+        "{text}"
+    );
+    let slot = format!("{} bytes each", 128 + std::mem::size_of::<usize>());
+    assert!(text.contains(&slot), "{text}");
+    assert!(text.contains("128 for the value"), "{text}");
 
     // The storage length would overflow `usize` when rounded up to a power of two.
     let error = RingBuffer::<u8>::try_new(usize::MAX).unwrap_err();
     assert_eq!(error.capacity(), usize::MAX);
-    assert!(RingBuffer::<()>::try_new(usize::MAX).is_err());
+    let text = error.to_string();
+    assert!(text.contains("more than `usize::MAX` slots"), "{text}");
+    // Zero-sized values need no storage, so every capacity fits (tests/ring_zst.rs).
+    assert!(RingBuffer::<()>::try_new(usize::MAX).is_ok());
     // Rounded up it fits `usize`, but not `isize::MAX` bytes.
     assert!(RingBuffer::<u16>::try_new(usize::MAX / 2 + 1).is_err());
 

@@ -40,14 +40,20 @@ impl<T> Producer<T> {
         for value in values.into_iter().take(free) {
             let producer = &mut *batch.producer;
             let tail = producer.tail;
-            let slot = producer.slot(tail);
-            // SAFETY: fewer than `free` values were written before this one, so position
-            // `tail` is outside `head..tail` as the `Acquire` load in `slots` saw it: its
-            // slot is empty and the consumer will not read it before the `seq` store.
-            slot.value.with_mut(|p| unsafe { (*p).write(value) });
             let next = tail.wrapping_add(1);
-            // `pop` reads the value once it sees this mark (pairs with its `Acquire`).
-            slot.seq.store(next, Ordering::Release);
+            if super::is_zst::<T>() {
+                // Nothing to write; the ring owns the value now (see `push`).
+                core::mem::forget(value);
+            } else {
+                let slot = producer.slot(tail);
+                // SAFETY: fewer than `free` values were written before this one, so
+                // position `tail` is outside `head..tail` as the `Acquire` load in `slots`
+                // saw it: its slot is empty and the consumer will not read it before the
+                // `seq` store.
+                slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                // `pop` reads the value once it sees this mark (pairs with its `Acquire`).
+                slot.seq.store(next, Ordering::Release);
+            }
             producer.tail = next;
         }
         batch.producer.tail.wrapping_sub(batch.start)
@@ -95,12 +101,7 @@ impl<T> Consumer<T> {
     /// assert!(consumer.is_empty());
     /// ```
     pub fn pop_iter(&mut self) -> PopIter<'_, T> {
-        let tail = self.load_tail();
-        // A `tail` behind `head` (as in `slots`, `pop` may have gone ahead by `seq`) means
-        // nothing is ready; taken as is, it would send the iterator through the slots
-        // beyond `tail`, which hold no values.
-        let behind = tail.wrapping_sub(self.head) > self.capacity();
-        let end = if behind { self.head } else { tail };
+        let end = self.ready_end();
         PopIter {
             start: self.head,
             end,
@@ -127,16 +128,11 @@ impl<T> Iterator for PopIter<'_, T> {
         if head == self.end {
             return None;
         }
-        // SAFETY: `head` lies in `head..end`, and `end` is a value of `tail` seen through
-        // the `Acquire` load in `pop_iter`, so the slot holds an initialised value (no
-        // need to look at its `seq`: `tail` was stored after it). The
-        // shared `head` has not moved past it, so the producer will not overwrite it; the
+        // SAFETY: `head` lies in `head..end`, and `end` came from `ready_end` (an
+        // `Acquire` load of `tail`, stored after the values and their `seq`); the shared
+        // `head` has not moved past it, so the producer will not overwrite it; the
         // private `head` advances past it at once, so it is moved out only once.
-        let value = self
-            .consumer
-            .slot(head)
-            .value
-            .with(|p| unsafe { (*p).assume_init_read() });
+        let value = unsafe { self.consumer.read(head) };
         self.consumer.head = head.wrapping_add(1);
         Some(value)
     }

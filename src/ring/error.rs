@@ -65,9 +65,27 @@ impl std::error::Error for PopError {}
 
 /// A ring of the requested capacity cannot be allocated: its size overflows the address
 /// space, or the allocator refused it.
+///
+/// Its message says what the ring would have cost: the number of slots (the capacity
+/// rounded up to a power of two) and the bytes of one slot, which holds a value and the
+/// sequence word that publishes it. (A ring of zero-sized values costs nothing and never
+/// fails.)
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// use ringlink::ring::RingBuffer;
+///
+/// let error = RingBuffer::<[u8; 128]>::try_new(usize::MAX / 2).unwrap_err();
+/// assert_eq!(error.capacity(), usize::MAX / 2);
+/// assert_eq!(error.slot_size(), 128 + 8);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapacityError {
     pub(crate) capacity: usize,
+    /// The number of slots `capacity` needs, or `None` when rounding it up to a power of
+    /// two overflows `usize`.
+    pub(crate) storage: Option<usize>,
+    pub(crate) slot_size: usize,
     pub(crate) value_size: usize,
 }
 
@@ -76,14 +94,30 @@ impl CapacityError {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// The bytes one slot takes: the value, its sequence word, and any padding that the
+    /// value's alignment needs.
+    pub fn slot_size(&self) -> usize {
+        self.slot_size
+    }
 }
 
 impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "cannot allocate a ring buffer for {} values of {} bytes each",
-            self.capacity, self.value_size
+            "cannot allocate a ring buffer for {} values: ",
+            self.capacity
+        )?;
+        match self.storage {
+            Some(slots) => write!(f, "{slots} slots")?,
+            None => f.write_str("more than `usize::MAX` slots")?,
+        }
+        write!(
+            f,
+            " (the capacity rounded up to a power of two) of {} bytes each \
+             ({} for the value, the rest for its sequence word and alignment)",
+            self.slot_size, self.value_size
         )
     }
 }

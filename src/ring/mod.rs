@@ -96,10 +96,28 @@ pub struct RingBuffer<T> {
     /// consumer that sees it set also sees every value pushed before.
     abandoned: AtomicBool,
     /// Storage length minus one; the storage length is `capacity` rounded up to a power
-    /// of two (at least one).
+    /// of two (at least one). 0 for a zero-sized `T`, which has no storage.
     mask: usize,
     /// Never resized or moved after construction: the halves keep raw pointers into it.
-    slots: Box<[Slot<T>]>,
+    /// Empty (no allocation) for a zero-sized `T`: such values need no place to live, and
+    /// `tail` alone says which are ready (see [`is_zst`]).
+    buffer: Box<[Slot<T>]>,
+}
+
+/// Whether values of `T` take no memory. A ring of them allocates no slots and keeps no
+/// sequence words: its values are all alike, so only their number matters, and `head`
+/// and `tail` hold it. Pushing one forgets it; popping one conjures it back. (A constant
+/// for each `T`: the branches on it cost nothing.)
+#[inline(always)]
+const fn is_zst<T>() -> bool {
+    core::mem::size_of::<T>() == 0
+}
+
+/// Where a zero-sized value "lives": any aligned non-null address is valid for it.
+#[inline(always)]
+fn zst_ptr<T>() -> *mut T {
+    debug_assert!(is_zst::<T>());
+    core::ptr::NonNull::dangling().as_ptr()
 }
 
 impl<T> RingBuffer<T> {
@@ -141,40 +159,49 @@ impl<T> RingBuffer<T> {
     /// assert!(RingBuffer::<[u8; 128]>::try_new(16).is_ok());
     /// ```
     pub fn try_new(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
-        let error = CapacityError {
-            capacity,
-            value_size: core::mem::size_of::<T>(),
+        let (mask, buffer) = if is_zst::<T>() {
+            // Nothing to store, so any capacity fits: positions wrap around `usize` and
+            // `tail - head` still counts up to `usize::MAX` values.
+            (0, Box::default())
+        } else {
+            let storage = capacity.max(1).checked_next_power_of_two();
+            let error = CapacityError {
+                capacity,
+                storage,
+                slot_size: core::mem::size_of::<Slot<T>>(),
+                value_size: core::mem::size_of::<T>(),
+            };
+            let storage = storage.ok_or(error)?;
+            let mut buffer: Vec<Slot<T>> = Vec::new();
+            // `try_reserve_exact` reports both a size that overflows the address space and
+            // an allocator refusal as an error, where `Vec::with_capacity` would abort.
+            buffer.try_reserve_exact(storage).map_err(|_| error)?;
+            buffer.extend((0..storage).map(|_| Slot {
+                seq: AtomicUsize::new(0),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            }));
+            (storage - 1, buffer.into_boxed_slice())
         };
-        let storage = capacity.max(1).checked_next_power_of_two().ok_or(error)?;
-        let mut slots: Vec<Slot<T>> = Vec::new();
-        // `try_reserve_exact` reports both a size that overflows the address space and an
-        // allocator refusal as an error, where `Vec::with_capacity` would abort.
-        slots.try_reserve_exact(storage).map_err(|_| error)?;
-        slots.extend((0..storage).map(|_| Slot {
-            seq: AtomicUsize::new(0),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }));
-        let slots = slots.into_boxed_slice();
 
         let ring = Arc::new(RingBuffer {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             abandoned: AtomicBool::new(false),
-            mask: storage - 1,
-            slots,
+            mask,
+            buffer,
         });
-        let base = ring.slots.as_ptr();
+        let base = ring.buffer.as_ptr();
         let producer = Producer {
-            slots: base,
-            mask: storage - 1,
+            buffer: base,
+            mask,
             capacity,
             tail: 0,
             cached_head: 0,
             ring: ring.clone(),
         };
         let consumer = Consumer {
-            slots: base,
-            mask: storage - 1,
+            buffer: base,
+            mask,
             capacity,
             head: 0,
             ring,
@@ -216,13 +243,25 @@ struct Queued<'a, T> {
 
 impl<T> Queued<'_, T> {
     fn drop_all(&mut self) {
+        if !core::mem::needs_drop::<T>() {
+            self.head = self.tail;
+            return;
+        }
         while self.head != self.tail {
-            let slot = &self.ring.slots[self.head & self.ring.mask];
+            let position = self.head;
             // Past it before dropping it: a value whose `drop` panics is not dropped again.
             self.head = self.head.wrapping_add(1);
-            // SAFETY: positions `head..tail` hold initialised values (the ring's
-            // invariant), and each is dropped once because `head` advanced past it.
-            slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            if is_zst::<T>() {
+                // SAFETY: position `position` lies in `head..tail`, so a zero-sized value
+                // was pushed for it and not popped; it is dropped once because `head`
+                // advanced past it. Any aligned non-null pointer is valid for a ZST.
+                unsafe { zst_ptr::<T>().drop_in_place() };
+            } else {
+                let slot = &self.ring.buffer[position & self.ring.mask];
+                // SAFETY: positions `head..tail` hold initialised values (the ring's
+                // invariant), and each is dropped once because `head` advanced past it.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
         }
     }
 }
@@ -248,9 +287,9 @@ impl<T> Drop for Queued<'_, T> {
 /// is_sync::<ringlink::ring::Producer<u8>>();
 /// ```
 pub struct Producer<T> {
-    /// Start of `ring.slots`; copied here so that a push touches no shared cache line
+    /// Start of `ring.buffer`; copied here so that a push touches no shared cache line
     /// but the slot and `tail`.
-    slots: *const Slot<T>,
+    buffer: *const Slot<T>,
     mask: usize,
     capacity: usize,
     /// This side's position: the authoritative value that `ring.tail` mirrors.
@@ -288,14 +327,23 @@ impl<T> Producer<T> {
                 return Err(PushError::Full(value));
             }
         }
-        let slot = self.slot(tail);
-        // SAFETY: `tail - head < capacity`, so position `tail` is outside `head..tail`
-        // and its slot is empty; the consumer will not read it before the stores below.
-        slot.value.with_mut(|p| unsafe { (*p).write(value) });
         let next = tail.wrapping_add(1);
-        // Publish the value written above: `seq` for `pop`, `tail` for batches and
-        // counts (each pairs with an `Acquire` load on the consumer's side).
-        slot.seq.store(next, Ordering::Release);
+        if is_zst::<T>() {
+            // Nothing to write: the ring owns the value from now on, and `pop` (or the
+            // ring's drop) makes it again from nothing.
+            core::mem::forget(value);
+        } else {
+            let slot = self.slot(tail);
+            // SAFETY: `tail - head < capacity`, so position `tail` is outside `head..tail`
+            // and its slot is empty; the consumer will not read it before the stores
+            // below.
+            slot.value.with_mut(|p| unsafe { (*p).write(value) });
+            // Publishes the value written above to `pop` (pairs with its `Acquire` load
+            // of `seq`).
+            slot.seq.store(next, Ordering::Release);
+        }
+        // Publishes the value to batches and counts, and, for zero-sized values, to `pop`
+        // too (pairs with the consumer's `Acquire` loads of `tail`).
         self.ring.tail.store(next, Ordering::Release);
         self.tail = next;
         Ok(())
@@ -347,6 +395,10 @@ impl<T> Producer<T> {
     /// Whether the [`Consumer`] has been dropped. Values pushed from then on are dropped
     /// with the producer.
     ///
+    /// Once this returns `true`, everything the consumer's thread did before it dropped
+    /// the consumer is visible to this thread, as after joining that thread: among it,
+    /// every slot the consumer emptied is free for [`push`](Producer::push).
+    ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
     /// let (producer, consumer) = ringlink::ring::RingBuffer::<u8>::new(3);
@@ -363,9 +415,11 @@ impl<T> Producer<T> {
 
     #[inline(always)]
     fn slot(&self, position: usize) -> &Slot<T> {
-        // SAFETY: `position & mask` is below the storage length (`mask + 1`), and the
-        // storage lives as long as `ring`, which `self` holds.
-        unsafe { &*self.slots.add(position & self.mask) }
+        debug_assert!(!is_zst::<T>(), "a ring of zero-sized values has no slots");
+        // SAFETY: `T` is not zero-sized (callers check), so the storage has `mask + 1`
+        // slots; `position & mask` is below that, and the storage lives as long as
+        // `ring`, which `self` holds.
+        unsafe { &*self.buffer.add(position & self.mask) }
     }
 }
 
@@ -390,8 +444,21 @@ impl<T> fmt::Debug for Producer<T> {
 /// The popping half of a ring buffer. Made by [`RingBuffer::new`].
 ///
 /// There is one `Consumer` per ring: it is neither `Clone` nor `Sync`, though it is
-/// `Send` (when `T` is) and so may move to another thread. Dropping it drops at once
-/// every value it could still pop.
+/// `Send` (when `T` is) and so may move to another thread.
+///
+/// # Dropping it
+///
+/// Dropping the consumer drops at once the values that were ready to pop when the drop
+/// began, and no more: a producer that keeps pushing cannot keep the drop going (it
+/// takes at most `capacity` drops of values). What the producer pushes after that is
+/// dropped with the ring, when the producer goes. Either way each value is dropped
+/// exactly once.
+///
+/// If a value's `drop` panics while the consumer drains the ring, the consumer still
+/// drops the others it was draining, then lets the panic continue; a second panicking
+/// `drop` among them aborts the process. This is what `Vec` does with its elements
+/// (std's channel instead leaks the values after the one that panicked). The values
+/// dropped with the ring, by the last half to go, are treated the same way.
 ///
 /// ```compile_fail
 /// fn is_clone<C: Clone>() {}
@@ -403,9 +470,9 @@ impl<T> fmt::Debug for Producer<T> {
 /// is_sync::<ringlink::ring::Consumer<u8>>();
 /// ```
 pub struct Consumer<T> {
-    /// Start of `ring.slots`; copied here so that a pop touches no shared cache line but
+    /// Start of `ring.buffer`; copied here so that a pop touches no shared cache line but
     /// the slot and `head`.
-    slots: *const Slot<T>,
+    buffer: *const Slot<T>,
     mask: usize,
     capacity: usize,
     /// This side's position. `ring.head` mirrors it, except while a [`PopIter`] is alive
@@ -437,18 +504,14 @@ impl<T> Consumer<T> {
     #[inline]
     pub fn pop(&mut self) -> Result<T, PopError> {
         let head = self.head;
-        let slot = self.slot(head);
-        let next = head.wrapping_add(1);
-        // Pairs with the producer's `Release` store of `seq`: the value it published is
-        // written before this side reads it.
-        if slot.seq.load(Ordering::Acquire) != next {
+        if !self.head_is_ready() {
             return Err(PopError::Empty);
         }
-        // SAFETY: `seq` says position `head` was published, so it lies in `head..tail`
-        // and its slot holds an initialised value that the producer will not touch
-        // before the store of `head` below; advancing `head` past it means it is moved
-        // out only once.
-        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        // SAFETY: position `head` was published (`head_is_ready`), so it lies in
+        // `head..tail`; the producer will not touch its slot before the store of `head`
+        // below, and `head` advances past it at once.
+        let value = unsafe { self.read(head) };
+        let next = head.wrapping_add(1);
         // Hands the slot back (pairs with the producer's `Acquire` load of `head`).
         self.ring.head.store(next, Ordering::Release);
         self.head = next;
@@ -468,16 +531,22 @@ impl<T> Consumer<T> {
     /// assert_eq!(consumer.pop(), Ok(7));
     /// ```
     pub fn peek(&self) -> Option<&T> {
-        let head = self.head;
-        let slot = self.slot(head);
-        // Pairs with the producer's `Release` store of `seq`, as in `pop`.
-        if slot.seq.load(Ordering::Acquire) != head.wrapping_add(1) {
+        if !self.head_is_ready() {
             return None;
         }
-        // SAFETY: `seq` says position `head` was published, so its slot holds an
+        if is_zst::<T>() {
+            // SAFETY: a zero-sized value was pushed for position `head`; any aligned
+            // non-null pointer is valid for reading a zero-sized `T`.
+            return Some(unsafe { &*zst_ptr::<T>() });
+        }
+        // SAFETY: position `head` was published (`head_is_ready`), so its slot holds an
         // initialised value; the producer will not overwrite it while `head` stays put,
         // and `head` cannot move while the returned borrow of `self` lives.
-        Some(slot.value.with(|p| unsafe { (*p).assume_init_ref() }))
+        Some(
+            self.slot(self.head)
+                .value
+                .with(|p| unsafe { (*p).assume_init_ref() }),
+        )
     }
 
     /// The number of values ready to pop: a lower bound.
@@ -561,9 +630,49 @@ impl<T> Consumer<T> {
 
     #[inline(always)]
     fn slot(&self, position: usize) -> &Slot<T> {
-        // SAFETY: `position & mask` is below the storage length (`mask + 1`), and the
-        // storage lives as long as `ring`, which `self` holds.
-        unsafe { &*self.slots.add(position & self.mask) }
+        debug_assert!(!is_zst::<T>(), "a ring of zero-sized values has no slots");
+        // SAFETY: `T` is not zero-sized (callers check), so the storage has `mask + 1`
+        // slots; `position & mask` is below that, and the storage lives as long as
+        // `ring`, which `self` holds.
+        unsafe { &*self.buffer.add(position & self.mask) }
+    }
+
+    /// Whether the value at `head` is published, so that `pop` and `peek` may read it.
+    #[inline(always)]
+    fn head_is_ready(&self) -> bool {
+        let head = self.head;
+        if is_zst::<T>() {
+            // No slot, no mark: `tail` says it (for zero-sized values, `head` never
+            // passes the `tail` this side has seen).
+            self.load_tail() != head
+        } else {
+            // Pairs with the producer's `Release` store of `seq`: the value it published
+            // is written before this side reads it.
+            self.slot(head).seq.load(Ordering::Acquire) == head.wrapping_add(1)
+        }
+    }
+
+    /// Moves the value at `position` out of the ring.
+    ///
+    /// # Safety
+    ///
+    /// `position` lies in `head..tail` as seen through an `Acquire` load (of `tail`, or of
+    /// the slot's `seq`), the shared `head` has not passed it (so the producer leaves
+    /// the slot alone), and the caller advances `self.head` past it, so that the value
+    /// is moved out once.
+    #[inline(always)]
+    unsafe fn read(&self, position: usize) -> T {
+        if is_zst::<T>() {
+            // SAFETY: a zero-sized value was pushed for `position` (the caller's
+            // contract); any aligned non-null pointer is valid for reading one.
+            unsafe { zst_ptr::<T>().read() }
+        } else {
+            // SAFETY: the slot holds an initialised value that nobody else touches (the
+            // caller's contract).
+            self.slot(position)
+                .value
+                .with(|p| unsafe { (*p).assume_init_read() })
+        }
     }
 
     /// The producer's position: every slot before it holds a published value.
@@ -572,6 +681,21 @@ impl<T> Consumer<T> {
         // Pairs with the producer's `Release` store of `tail`, made after it wrote the
         // values (and their `seq`) of every position before it.
         self.ring.tail.load(Ordering::Acquire)
+    }
+
+    /// Where the values ready now end: every position in `head..ready_end()` holds a
+    /// published value.
+    #[inline]
+    fn ready_end(&self) -> usize {
+        let tail = self.load_tail();
+        // A `tail` behind `head` (`pop` may have gone ahead by `seq`) means nothing is
+        // ready; taken as is, it would send a batch through the slots beyond `tail`, which
+        // hold no values.
+        if tail.wrapping_sub(self.head) > self.capacity {
+            self.head
+        } else {
+            tail
+        }
     }
 
     /// Hands every slot before `self.head` back to the producer.
@@ -586,14 +710,55 @@ impl<T> Drop for Consumer<T> {
         // A leaked `PopIter` may have left `ring.head` behind `self.head`: publish it, or
         // the values it moved out would be dropped again below or with the ring.
         self.publish_head();
-        // not a mutant: pairs only with Producer::is_abandoned (above); the slots the
-        // consumer hands back are published by its stores of head, not by this flag
+        // Pairs with `Producer::is_abandoned`'s `Acquire` load: a producer that sees the
+        // flag sees everything this thread did before (the slots it handed back, too).
         self.ring.abandoned.store(true, Ordering::Release);
-        // Drop now what is queued rather than when the producer goes. A value pushed
-        // after this loop ends is dropped with the ring, by the producer's side.
-        while let Ok(value) = self.pop() {
+        // Drop now what is queued rather than when the producer goes, but only what is
+        // queued now: the producer may keep pushing, and a drop that chased it would
+        // last as long as it does. What it pushes from here on is dropped with the ring,
+        // by whichever half goes last.
+        let end = self.ready_end();
+        let mut drain = Drain {
+            consumer: self,
+            end,
+        };
+        drain.drop_all();
+    }
+}
+
+/// The values a dropped [`Consumer`] drops before it goes: those ready when its drop
+/// began. If one's `drop` panics, dropping this guard while unwinding drops the rest, as
+/// `Vec` does (a second panic then aborts the process).
+struct Drain<'a, T> {
+    consumer: &'a mut Consumer<T>,
+    end: usize,
+}
+
+impl<T> Drain<'_, T> {
+    fn drop_all(&mut self) {
+        if !core::mem::needs_drop::<T>() {
+            self.consumer.head = self.end;
+            return;
+        }
+        while self.consumer.head != self.end {
+            let head = self.consumer.head;
+            // SAFETY: `head` lies in `head..end`, and `end` came from `ready_end` (an
+            // `Acquire` load of `tail`); the shared `head` is published only below, after
+            // the loop, and the private one advances past the value at once.
+            let value = unsafe { self.consumer.read(head) };
+            // Past it before dropping it: a value whose `drop` panics is not dropped again.
+            self.consumer.head = head.wrapping_add(1);
             drop(value);
         }
+    }
+}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        self.drop_all();
+        // Hands the drained slots back, so that the ring's own drop does not drop them
+        // again.
+        self.consumer.publish_head();
     }
 }
 

@@ -25,6 +25,8 @@ pub const GRACE: Duration = Duration::from_millis(if cfg!(miri) { 5 } else { 50 
 pub struct Tracked {
     pub id: usize,
     ledger: Arc<Ledger>,
+    /// Whether its drop panics (after reporting it), unless the thread already panics.
+    panics_on_drop: bool,
 }
 
 /// What became of the values one test made.
@@ -50,7 +52,26 @@ impl Ledger {
         Tracked {
             id,
             ledger: self.clone(),
+            panics_on_drop: false,
         }
+    }
+
+    /// Like [`Ledger::make`], but the value's drop panics once it has reported the drop
+    /// (unless its thread is already panicking, so that it never aborts a test).
+    pub fn make_panicking(self: &Arc<Self>, id: usize) -> Tracked {
+        let mut value = self.make(id);
+        value.panics_on_drop = true;
+        value
+    }
+
+    /// How many drops have been reported (double drops included).
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Whether the value with this id has been dropped.
+    pub fn is_dropped(&self, id: usize) -> bool {
+        self.seen.lock().unwrap().get(id).copied().unwrap_or(false)
     }
 
     /// A boxed value with the next unused id (do not mix with [`Ledger::make`]).
@@ -84,5 +105,9 @@ impl Drop for Tracked {
             self.ledger.twice.store(true, Ordering::SeqCst);
         }
         self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
+        drop(seen);
+        if self.panics_on_drop && !std::thread::panicking() {
+            panic!("Tracked {} panics in drop", self.id);
+        }
     }
 }
