@@ -564,6 +564,8 @@ impl<T> Consumer<T> {
     /// assert_eq!(consumer.slots(), 2);
     /// ```
     pub fn slots(&self) -> usize {
+        // Pairs with the producer's `Release` store of `tail`, made after the `seq` marks
+        // of the values before it: each value counted is visible to `pop`.
         let ready = self
             .ring
             .tail
