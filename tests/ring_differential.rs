@@ -225,7 +225,7 @@ fn one_thread(capacity: usize, steps: usize, rng: &mut Rng) {
             lean = rng.below(3);
         }
         let mut op = rng.below(12);
-        if lean == 0 && op >= 4 && op < 8 && rng.chance(60) {
+        if lean == 0 && (4..8).contains(&op) && rng.chance(60) {
             op -= 4; // fill: some pops become pushes
         } else if lean == 1 && op < 4 && rng.chance(60) {
             op += 4; // drain: some pushes become pops

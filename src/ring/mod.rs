@@ -77,6 +77,8 @@ struct Slot<T> {
 /// - `tail - head <= capacity` (wrapping subtraction), at every moment and from either
 ///   side's view, since each side only ever sees the other's position lag behind.
 /// - The slots at positions `head..tail` hold initialised values; all others are empty.
+/// - For a zero-sized `T` there is no storage and no `seq`: `head..tail` is the whole
+///   state, and `tail` publishes each value.
 /// - A slot's value is written before the `Release` stores of its `seq` and of `tail`
 ///   that publish it, and read only after an `Acquire` load that observed one of them.
 ///   The consumer hands the slot back with a `Release` store of `head`, which the
@@ -93,7 +95,9 @@ pub struct RingBuffer<T> {
     tail: CachePadded<AtomicUsize>,
     /// Set (`Release`) by whichever half is dropped first; read (`Acquire`) by the other
     /// half's `is_abandoned`. The producer sets it after its last store of `tail`, so a
-    /// consumer that sees it set also sees every value pushed before.
+    /// consumer that sees it set also sees every value pushed before. The consumer sets
+    /// it after its last store of `head` for the values it popped (before it drains the
+    /// rest), so a producer that sees it set also sees those slots free.
     abandoned: AtomicBool,
     /// Storage length minus one; the storage length is `capacity` rounded up to a power
     /// of two (at least one). 0 for a zero-sized `T`, which has no storage.
@@ -551,9 +555,10 @@ impl<T> Consumer<T> {
 
     /// The number of values ready to pop: a lower bound.
     ///
-    /// The producer may push more at any moment, never fewer. The count comes from
-    /// `tail`, which the producer stores just after the slot's own mark, so for an
-    /// instant `pop` may already see a value that this count does not include yet.
+    /// The producer may push more at any moment, never fewer, and every value counted
+    /// is there for [`pop`](Consumer::pop) to take at once. The count comes from `tail`,
+    /// which the producer stores just after the slot's own mark, so for an instant `pop`
+    /// may already see a value that this count does not include yet.
     ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
@@ -565,6 +570,8 @@ impl<T> Consumer<T> {
     /// assert_eq!(consumer.slots(), 2);
     /// ```
     pub fn slots(&self) -> usize {
+        // Pairs with the producer's `Release` store of `tail`, made after the `seq` marks
+        // of the values before it: each value counted is visible to `pop`.
         let ready = self
             .ring
             .tail
