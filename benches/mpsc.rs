@@ -26,7 +26,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use common::contenders::{for_each, ForEach, Poll, Transport};
-use common::rigs::{bench_rig, Bounce, Stream, Streamed};
+use common::rigs::{bench_rig, bounce, Stream, Streamed};
 use common::support::{self, Cpus};
 
 const BOUND: usize = 1024;
@@ -46,7 +46,7 @@ impl ForEach for Echo<'_> {
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3));
         let id = BenchmarkId::from_parameter(X::label(poll));
-        bench_rig(&mut group, id, || Bounce::<X, u64>::start(1, 1, poll));
+        bench_rig(&mut group, id, || bounce::<X, u64>(1, 1, poll));
         group.finish();
     }
 }

@@ -23,7 +23,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use crossbeam_utils::CachePadded;
 
 use common::contenders::{for_each, ForEach, Poll, Transport};
-use common::rigs::{bench_rig, Bounce, Stream};
+use common::rigs::{bench_rig, bounce, Stream};
 use common::support::{self, Cpus, Partner};
 
 /// The rings of the list: the transports that busy-poll.
@@ -70,9 +70,7 @@ impl ForEach for RoundTrip<'_> {
             .c
             .benchmark_group(format!("ring_round_trip/capacity_{capacity}"));
         let id = BenchmarkId::from_parameter(X::label(poll));
-        bench_rig(&mut group, id, || {
-            Bounce::<X, u64>::start(capacity, 1, poll)
-        });
+        bench_rig(&mut group, id, || bounce::<X, u64>(capacity, 1, poll));
         group.finish();
     }
 }

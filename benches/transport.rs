@@ -49,7 +49,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Cr
 use criterion::{PlotConfiguration, SamplingMode, Throughput};
 
 use common::contenders::{for_each, ForEach, Poll, Transport};
-use common::rigs::{bench_rig, Bounce, Echo, Rig, Stream, Streamed};
+use common::rigs::{bench_rig, bounce, Bounce, Echo, Rig, RoundTrip, Stream, Streamed};
 use common::support::{self, partner_gone, Cpus, Partner};
 
 /// The lengths of the messages' `Vec<u8>`, as in the original experiment.
@@ -366,7 +366,7 @@ impl ForEach for OneThreadEach<'_, '_> {
         let poll = self.poll;
         let id = BenchmarkId::new(X::label(poll), 1000);
         bench_rig(self.group, id, || {
-            Bounce::<X, Box<u64>>::start(1, ROUND_TRIPS, poll)
+            bounce::<X, Box<u64>>(1, ROUND_TRIPS, poll)
         });
     }
 }
@@ -388,15 +388,15 @@ impl ringlink::service::Service for Increment {
     }
 }
 
-/// A ringlink service and one client of it, on the measuring thread.
-struct ServiceRig {
+/// A ringlink service and one client of it, on the measuring thread: a round trip is a
+/// `call`.
+struct ServiceLink {
     manager: ringlink::service::ServiceManager,
     client: ringlink::service::Client<u64, u64>,
-    msg: Option<Box<u64>>,
     calls: u64,
 }
 
-impl ServiceRig {
+impl ServiceLink {
     fn start() -> Self {
         support::cores();
         support::pin(0);
@@ -406,30 +406,23 @@ impl ServiceRig {
             .expect("the service starts");
         let mut client = handle.connect().expect("the client connects");
         // The first call returns once the server thread is pinned and serving.
-        let msg = client.call(Box::new(0)).expect("the service answers");
-        assert_eq!(*msg, 1);
-        ServiceRig {
+        let answer = client.call(Box::new(0)).expect("the service answers");
+        assert_eq!(*answer, 1);
+        ServiceLink {
             manager,
             client,
-            msg: Some(msg),
             calls: 1,
         }
     }
 }
 
-impl Rig for ServiceRig {
-    fn run(&mut self, iters: u64) -> Duration {
-        let mut msg = self.msg.take().expect("the message is home between runs");
-        let start = Instant::now();
-        for _ in 0..iters * ROUND_TRIPS {
-            let expected = *msg + 1;
-            msg = self.client.call(msg).expect("the service answers");
-            assert_eq!(*msg, expected, "ringlink_service: reply out of order");
-        }
-        let elapsed = start.elapsed();
-        self.calls += iters * ROUND_TRIPS;
-        self.msg = Some(msg);
-        elapsed
+impl RoundTrip<Box<u64>> for ServiceLink {
+    const NAME: &'static str = "ringlink_service";
+
+    #[inline]
+    fn trip(&mut self, request: Box<u64>) -> Box<u64> {
+        self.calls += 1;
+        self.client.call(request).expect("the service answers")
     }
 
     fn finish(self) {
@@ -441,7 +434,6 @@ impl Rig for ServiceRig {
             self.calls,
             "ringlink_service: requests lost"
         );
-        assert_eq!(self.msg.as_deref(), Some(&self.calls));
     }
 }
 
@@ -461,7 +453,9 @@ fn one_thread(c: &mut Criterion) {
         poll,
     });
     let id = BenchmarkId::new("ringlink_service", 1000);
-    bench_rig(&mut group, id, ServiceRig::start);
+    bench_rig(&mut group, id, || {
+        Bounce::<_, Box<u64>>::new(ServiceLink::start(), ROUND_TRIPS)
+    });
     group.finish();
 }
 

@@ -2,8 +2,8 @@
 //! transport:
 //!
 //! - [`Echo`]: a partner that answers each message it receives through a second channel
-//!   (one round trip per [`Echo::trip`]); [`Bounce`] is the Criterion rig on top of it
-//!   that bounces one counter;
+//!   (one [`RoundTrip::trip`] per message); [`Bounce`] is the Criterion rig that bounces
+//!   one counter through such a round trip;
 //! - [`Stream`]: a partner that receives a one-way stream, checks its order and says how
 //!   far it got;
 //! - [`Rig`] and [`bench_rig`]: how a bench starts such a set-up only when its benchmark
@@ -85,17 +85,30 @@ impl<X: Transport, M: Send + 'static> Echo<X, M> {
             partner,
         }
     }
+}
 
-    /// One round trip: sends `request`, returns the answer.
+/// One end of a round trip: an [`Echo`], or anything else that answers a request (a
+/// ringlink service, say).
+pub trait RoundTrip<M> {
+    /// The name in failure messages.
+    const NAME: &'static str;
+    /// Sends `request`, returns the answer.
+    fn trip(&mut self, request: M) -> M;
+    /// Ends the other side and checks that it answered every request.
+    fn finish(self);
+}
+
+impl<X: Transport, M: Send + 'static> RoundTrip<M> for Echo<X, M> {
+    const NAME: &'static str = X::NAME;
+
     #[inline]
-    pub fn trip(&mut self, request: M) -> M {
+    fn trip(&mut self, request: M) -> M {
         X::send(&mut self.tx, request, self.poll);
         self.trips += 1;
         X::recv(&mut self.rx, self.poll).unwrap_or_else(|| partner_gone())
     }
 
-    /// Ends the partner and checks that it answered every request.
-    pub fn finish(self) {
+    fn finish(self) {
         let Echo {
             tx,
             rx,
@@ -147,26 +160,40 @@ impl Counter for Box<u64> {
     }
 }
 
-/// Round trips of one counter that the partner increments, `trips_per_iter` of them per
-/// iteration; every answer is checked.
-pub struct Bounce<X: Transport, C: Counter> {
-    echo: Echo<X, C>,
+/// Round trips of one counter that the other side increments, `trips_per_iter` of them
+/// per iteration; every answer is checked.
+pub struct Bounce<L, C> {
+    link: L,
     counter: Option<C>,
     trips_per_iter: u64,
+    trips: u64,
 }
 
-impl<X: Transport, C: Counter> Bounce<X, C> {
-    /// On the benches' two CPUs, through channels of `bound` values.
-    pub fn start(bound: usize, trips_per_iter: u64, poll: Poll) -> Self {
+impl<L: RoundTrip<C>, C: Counter> Bounce<L, C> {
+    pub fn new(link: L, trips_per_iter: u64) -> Self {
         Bounce {
-            echo: Echo::start(Cpus::pair(), bound, poll, C::bump),
+            link,
             counter: Some(C::zero()),
             trips_per_iter,
+            trips: 0,
         }
     }
 }
 
-impl<X: Transport, C: Counter> Rig for Bounce<X, C> {
+/// A [`Bounce`] through transport `X`: an echo partner on the benches' two CPUs,
+/// channels of `bound` values.
+pub fn bounce<X: Transport, C: Counter>(
+    bound: usize,
+    trips_per_iter: u64,
+    poll: Poll,
+) -> Bounce<Echo<X, C>, C> {
+    Bounce::new(
+        Echo::start(Cpus::pair(), bound, poll, C::bump),
+        trips_per_iter,
+    )
+}
+
+impl<L: RoundTrip<C>, C: Counter> Rig for Bounce<L, C> {
     fn run(&mut self, iters: u64) -> Duration {
         let mut counter = self
             .counter
@@ -175,19 +202,19 @@ impl<X: Transport, C: Counter> Rig for Bounce<X, C> {
         let start = Instant::now();
         for _ in 0..iters * self.trips_per_iter {
             let expected = counter.count() + 1;
-            counter = self.echo.trip(counter);
-            assert_eq!(counter.count(), expected, "{}: wrong answer", X::NAME);
+            counter = self.link.trip(counter);
+            assert_eq!(counter.count(), expected, "{}: wrong answer", L::NAME);
         }
         let elapsed = start.elapsed();
+        self.trips += iters * self.trips_per_iter;
         self.counter = Some(counter);
         elapsed
     }
 
     fn finish(self) {
-        let trips = self.echo.trips;
-        self.echo.finish();
+        self.link.finish();
         let counter = self.counter.expect("the counter is home");
-        assert_eq!(counter.count(), trips, "{}: answers lost", X::NAME);
+        assert_eq!(counter.count(), self.trips, "{}: answers lost", L::NAME);
     }
 }
 

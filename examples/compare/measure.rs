@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::contenders::{ForEach, Poll, Transport};
-use crate::common::rigs::{Echo, Rig, Stream};
+use crate::common::rigs::{Echo, Rig, RoundTrip, Stream};
 use crate::common::support::Cpus;
 
 /// Round trips of the echo before the clock starts (or as many as fit in `ECHO_WARM_UP`).
