@@ -19,14 +19,15 @@
 //! joins every bench and the compare example whose kind it is:
 //!
 //! - a ring busy-polled through `push`/`pop` (whose "full" error gives the value back)
-//!   is a `busy_poll_ring` entry;
+//!   is a `busy_poll_ring` entry. A ring of boxes, whose `pop` returns a `Box<T>`, adds
+//!   how a value goes in and comes out, e.g. `push: push_value, popped: |boxed: Box<_>| *boxed` (the
+//!   benches send plain values such as `u64` as well as boxes, so a `T` is boxed on the
+//!   way in and unboxed on the way out: say so in its row above);
 //! - a channel whose `send`/`recv` block in the library is a `blocking` entry; with
 //!   `multi_producer: true` its sender is cloned for measurements with several
 //!   producers ([`Transport::clone_sender`]);
-//! - anything else (a ring that carries only boxes, say) implements [`Transport`] by
-//!   hand next to the macros and names the type in the list with `custom`. A transport
-//!   whose sender carries `Box<T>` should then box in `send` and unbox in `recv`, and say
-//!   so in its name's row: the benches send plain values (`u64`) as well as boxes.
+//! - anything else implements [`Transport`] by hand next to the macros and names the
+//!   type in the list with `custom`.
 
 use super::support;
 
@@ -119,9 +120,17 @@ fn receiver_gone(name: &str) -> ! {
 }
 
 /// A transport that busy-polls a ring: `$full` turns the ring's "full" error back into
-/// the value.
+/// the value; `push:` names the method that takes a `T` (`push` unless said), `popped:`
+/// turns what `pop` returns into the `T` (as it is unless said).
 macro_rules! busy_poll_ring {
     ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr, $full:expr) => {
+        busy_poll_ring!(
+            $name, $id, [$($tx)*], [$($rx)*], $new, $full,
+            push: push, popped: std::convert::identity
+        );
+    };
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr, $full:expr,
+     push: $push:ident, popped: $popped:expr) => {
         pub struct $name;
 
         impl Transport for $name {
@@ -138,7 +147,7 @@ macro_rules! busy_poll_ring {
             #[inline]
             fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut value: T, poll: Poll) {
                 loop {
-                    match tx.push(value) {
+                    match tx.$push(value) {
                         Ok(()) => return,
                         Err(full) => value = $full(full),
                     }
@@ -153,11 +162,11 @@ macro_rules! busy_poll_ring {
             fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<T> {
                 loop {
                     if let Ok(value) = rx.pop() {
-                        return Some(value);
+                        return Some($popped(value));
                     }
                     if rx.is_abandoned() {
                         // The producer may have pushed just before it went.
-                        return rx.pop().ok();
+                        return rx.pop().ok().map($popped);
                     }
                     poll.relax();
                 }
@@ -165,7 +174,7 @@ macro_rules! busy_poll_ring {
 
             #[inline]
             fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
-                rx.pop().ok()
+                rx.pop().ok().map($popped)
             }
         }
     };
