@@ -20,9 +20,10 @@
 //!
 //! - a ring busy-polled through `push`/`pop` (whose "full" error gives the value back)
 //!   is a `busy_poll_ring` entry. A ring of boxes, whose `pop` returns a `Box<T>`, adds
-//!   how a value goes in and comes out, e.g. `push: push_value, popped: |boxed: Box<_>| *boxed` (the
-//!   benches send plain values such as `u64` as well as boxes, so a `T` is boxed on the
-//!   way in and unboxed on the way out: say so in its row above);
+//!   how a value goes in and comes out, e.g.
+//!   `push: push_value, popped: |boxed: Box<_>| *boxed`: the benches send plain values
+//!   such as `u64` as well as boxes, so a `T` is boxed on the way in and unboxed on the
+//!   way out (say so in its row above);
 //! - a channel whose `send`/`recv` block in the library is a `blocking` entry; with
 //!   `multi_producer: true` its sender is cloned for measurements with several
 //!   producers ([`Transport::clone_sender`]);
