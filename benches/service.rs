@@ -8,8 +8,7 @@
 //! and 1 when there are two; main (the bench thread) only starts each iteration and
 //! waits for its "done". Run: `cargo bench --bench service`.
 
-#[path = "support/mod.rs"]
-mod support;
+mod common;
 
 use std::hint::black_box;
 use std::sync::mpsc as std_mpsc;
@@ -18,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ringlink::service::{Client, Service, ServiceManager};
+
+use common::support;
 
 /// Round trips per iteration.
 const BOUNCES: u64 = 1000;

@@ -1,5 +1,5 @@
 //! ringlink beside std's channels, crossbeam-channel and rtrb: the same workloads, run
-//! against each transport in turn (see `contenders/mod.rs` for the six of them).
+//! against each transport in turn (see `common/contenders.rs` for the list).
 //!
 //! Benchmark ids are `group/<workload>/<transport>/<parameter>`:
 //!
@@ -24,8 +24,7 @@
 //!   acknowledgement and a pause of 50 µs (not timed) that lets blocking receivers fall
 //!   asleep; the time reported is per element, wake-up included.
 //!
-//! Transports: `ringlink_ring` and `rtrb` busy-poll; `ringlink_mpsc` uses its default
-//! (adaptive) wait; `std_sync_channel`, `std_channel` and `crossbeam_bounded` block.
+//! Transports: every one of the list; which busy-poll and which block is said there.
 //!
 //! The partner thread of each benchmark is spawned once, when the benchmark first runs
 //! (a filtered-out benchmark costs nothing), pinned to core 1 while the measuring thread
@@ -39,21 +38,19 @@
 //! Run: `cargo bench --bench transport` (about 9 minutes on 2 cores), narrowed with a
 //! filter, e.g. `cargo bench --bench transport -- 'echo/box MsgOf/'` or `-- rtrb`.
 
-#[path = "contenders/mod.rs"]
-mod contenders;
-#[path = "support/mod.rs"]
-mod support;
+mod common;
 
 use std::marker::PhantomData;
-use std::sync::{Arc, Once};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use criterion::{PlotConfiguration, SamplingMode, Throughput};
 
-use contenders::{for_each, ForEach, Poll, Progress, Transport};
-use support::Partner;
+use common::contenders::{for_each, ForEach, Poll, Transport};
+use common::rigs::{bench_rig, bounce, Bounce, Echo, Rig, RoundTrip, Stream, Streamed};
+use common::support::{self, partner_gone, Cpus, Partner};
 
 /// The lengths of the messages' `Vec<u8>`, as in the original experiment.
 const SIZES: [usize; 7] = [1, 4096, 65536, 131072, 262144, 524288, 1048576];
@@ -84,16 +81,11 @@ fn poll() -> Poll {
         } else {
             eprintln!(
                 "transport bench: ONE usable CPU: both threads share it, and the busy-poll \
-                 transports (ringlink_ring, rtrb) yield between polls (ids end in -yield)"
+                 transports yield between polls (their ids end in -yield)"
             );
         }
     });
-    Poll::for_cores(support::two_cores())
-}
-
-/// Fails the benchmark when the partner thread went away early.
-fn partner_gone() -> ! {
-    panic!("the benchmark partner thread ended early")
+    Poll::here()
 }
 
 // ---------------------------------------------------------------------------------
@@ -237,55 +229,36 @@ impl<M: Payload> Payload for Box<M> {
 // ---------------------------------------------------------------------------------
 // echo, echo_clone
 
-/// One echo benchmark: the measuring thread's ends of the two channels, the message,
-/// and the partner that sends back what it gets.
-struct Echo<X: Transport, M: Payload> {
-    tx: X::Tx<M>,
-    rx: X::Rx<M>,
+/// One echo benchmark: a partner that sends back what it gets (or a clone of it), and
+/// the message, at home between runs.
+struct EchoMsg<X: Transport, M: Payload> {
+    echo: Echo<X, M>,
     msg: Option<M>,
     n: usize,
     clone: bool,
-    poll: Poll,
-    round_trips: u64,
-    partner: Partner<u64>,
 }
 
-impl<X: Transport, M: Payload> Echo<X, M> {
+impl<X: Transport, M: Payload> EchoMsg<X, M> {
     fn start(n: usize, clone: bool, poll: Poll) -> Self {
-        let (tx, mut partner_rx) = X::channel::<M>(1);
-        let (mut partner_tx, rx) = X::channel::<M>(1);
-        let (partner, ready) = Partner::spawn(move |ready| {
-            ready.wait();
-            let mut echoed = 0u64;
-            while let Some(msg) = X::recv(&mut partner_rx, poll) {
-                let reply = if clone { msg.clone() } else { msg };
-                X::send(&mut partner_tx, reply, poll);
-                echoed += 1;
-            }
-            echoed
-        });
         let msg = M::make(n);
-        ready.wait();
-        Echo {
-            tx,
-            rx,
+        let answer = move |msg: M| if clone { msg.clone() } else { msg };
+        EchoMsg {
+            echo: Echo::start(Cpus::pair(), 1, poll, answer),
             msg: Some(msg),
             n,
             clone,
-            poll,
-            round_trips: 0,
-            partner,
         }
     }
+}
 
+impl<X: Transport, M: Payload> Rig for EchoMsg<X, M> {
     fn run(&mut self, iters: u64) -> Duration {
         let mut msg = self.msg.take().expect("the message is home between runs");
         let address = msg.address();
         let start = Instant::now();
         for _ in 0..iters {
             let out = if self.clone { msg.clone() } else { msg };
-            X::send(&mut self.tx, out, self.poll);
-            msg = X::recv(&mut self.rx, self.poll).unwrap_or_else(|| partner_gone());
+            msg = self.echo.trip(out);
             // Cheap checks on every trip: a moved message comes back where it was, a
             // cloned one as long as it was.
             if self.clone {
@@ -300,7 +273,6 @@ impl<X: Transport, M: Payload> Echo<X, M> {
             }
         }
         let elapsed = start.elapsed();
-        self.round_trips += iters;
         self.msg = Some(msg);
         elapsed
     }
@@ -308,21 +280,13 @@ impl<X: Transport, M: Payload> Echo<X, M> {
     /// Ends the partner and checks everything: as many echoes as round trips, and the
     /// message whole.
     fn finish(self) {
-        let Echo {
-            tx,
-            rx,
-            msg,
-            n,
-            round_trips,
-            partner,
-            ..
-        } = self;
-        drop(tx);
-        let echoed = partner.join();
-        drop(rx);
-        assert_eq!(echoed, round_trips, "{}: echoes lost or made up", X::NAME);
-        let msg = msg.expect("the message is home");
-        assert!(msg.intact(n), "{}: the message came back damaged", X::NAME);
+        self.echo.finish();
+        let msg = self.msg.expect("the message is home");
+        assert!(
+            msg.intact(self.n),
+            "{}: the message came back damaged",
+            X::NAME
+        );
     }
 }
 
@@ -344,14 +308,7 @@ impl<M: Payload> ForEach for EchoEach<'_, '_, M> {
             M::name()
         };
         let id = BenchmarkId::new(format!("{name}/{}", X::label(poll)), n);
-        let mut rig: Option<Echo<X, M>> = None;
-        self.group.bench_function(id, |b| {
-            let rig = rig.get_or_insert_with(|| Echo::start(n, clone, poll));
-            b.iter_custom(|iters| rig.run(iters));
-        });
-        if let Some(rig) = rig {
-            rig.finish();
-        }
+        bench_rig(self.group, id, || EchoMsg::<X, M>::start(n, clone, poll));
     }
 }
 
@@ -398,64 +355,7 @@ fn echo_clone(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------
 // one_thread
 
-/// 500 round trips of one `Box<u64>` that the partner increments.
-struct Pinger<X: Transport> {
-    tx: X::Tx<Box<u64>>,
-    rx: X::Rx<Box<u64>>,
-    msg: Option<Box<u64>>,
-    poll: Poll,
-    round_trips: u64,
-    partner: Partner<u64>,
-}
-
-impl<X: Transport> Pinger<X> {
-    fn start(poll: Poll) -> Self {
-        let (tx, mut partner_rx) = X::channel::<Box<u64>>(1);
-        let (mut partner_tx, rx) = X::channel::<Box<u64>>(1);
-        let (partner, ready) = Partner::spawn(move |ready| {
-            ready.wait();
-            let mut handled = 0u64;
-            while let Some(mut request) = X::recv(&mut partner_rx, poll) {
-                *request += 1;
-                X::send(&mut partner_tx, request, poll);
-                handled += 1;
-            }
-            handled
-        });
-        ready.wait();
-        Pinger {
-            tx,
-            rx,
-            msg: Some(Box::new(0)),
-            poll,
-            round_trips: 0,
-            partner,
-        }
-    }
-
-    fn run(&mut self, iters: u64) -> Duration {
-        let mut msg = self.msg.take().expect("the message is home between runs");
-        let start = Instant::now();
-        for _ in 0..iters * ROUND_TRIPS {
-            let expected = *msg + 1;
-            X::send(&mut self.tx, msg, self.poll);
-            msg = X::recv(&mut self.rx, self.poll).unwrap_or_else(|| partner_gone());
-            assert_eq!(*msg, expected, "{}: reply out of order", X::NAME);
-        }
-        let elapsed = start.elapsed();
-        self.round_trips += iters * ROUND_TRIPS;
-        self.msg = Some(msg);
-        elapsed
-    }
-
-    fn finish(self) {
-        drop(self.tx);
-        let handled = self.partner.join();
-        assert_eq!(handled, self.round_trips, "{}: requests lost", X::NAME);
-        assert_eq!(self.msg.as_deref(), Some(&self.round_trips));
-    }
-}
-
+/// 500 round trips of one `Box<u64>` that the partner increments, on each transport.
 struct OneThreadEach<'a, 'c> {
     group: &'a mut BenchmarkGroup<'c, WallTime>,
     poll: Poll,
@@ -464,15 +364,10 @@ struct OneThreadEach<'a, 'c> {
 impl ForEach for OneThreadEach<'_, '_> {
     fn run<X: Transport>(&mut self) {
         let poll = self.poll;
-        let mut rig: Option<Pinger<X>> = None;
-        self.group
-            .bench_function(BenchmarkId::new(X::label(poll), 1000), |b| {
-                let rig = rig.get_or_insert_with(|| Pinger::start(poll));
-                b.iter_custom(|iters| rig.run(iters));
-            });
-        if let Some(rig) = rig {
-            rig.finish();
-        }
+        let id = BenchmarkId::new(X::label(poll), 1000);
+        bench_rig(self.group, id, || {
+            bounce::<X, Box<u64>>(1, ROUND_TRIPS, poll)
+        });
     }
 }
 
@@ -493,15 +388,15 @@ impl ringlink::service::Service for Increment {
     }
 }
 
-/// A ringlink service and one client of it, on the measuring thread.
-struct ServiceRig {
+/// A ringlink service and one client of it, on the measuring thread: a round trip is a
+/// `call`.
+struct ServiceLink {
     manager: ringlink::service::ServiceManager,
     client: ringlink::service::Client<u64, u64>,
-    msg: Option<Box<u64>>,
     calls: u64,
 }
 
-impl ServiceRig {
+impl ServiceLink {
     fn start() -> Self {
         support::cores();
         support::pin(0);
@@ -511,28 +406,23 @@ impl ServiceRig {
             .expect("the service starts");
         let mut client = handle.connect().expect("the client connects");
         // The first call returns once the server thread is pinned and serving.
-        let msg = client.call(Box::new(0)).expect("the service answers");
-        assert_eq!(*msg, 1);
-        ServiceRig {
+        let answer = client.call(Box::new(0)).expect("the service answers");
+        assert_eq!(*answer, 1);
+        ServiceLink {
             manager,
             client,
-            msg: Some(msg),
             calls: 1,
         }
     }
+}
 
-    fn run(&mut self, iters: u64) -> Duration {
-        let mut msg = self.msg.take().expect("the message is home between runs");
-        let start = Instant::now();
-        for _ in 0..iters * ROUND_TRIPS {
-            let expected = *msg + 1;
-            msg = self.client.call(msg).expect("the service answers");
-            assert_eq!(*msg, expected, "ringlink_service: reply out of order");
-        }
-        let elapsed = start.elapsed();
-        self.calls += iters * ROUND_TRIPS;
-        self.msg = Some(msg);
-        elapsed
+impl RoundTrip<Box<u64>> for ServiceLink {
+    const NAME: &'static str = "ringlink_service";
+
+    #[inline]
+    fn trip(&mut self, request: Box<u64>) -> Box<u64> {
+        self.calls += 1;
+        self.client.call(request).expect("the service answers")
     }
 
     fn finish(self) {
@@ -544,7 +434,6 @@ impl ServiceRig {
             self.calls,
             "ringlink_service: requests lost"
         );
-        assert_eq!(self.msg.as_deref(), Some(&self.calls));
     }
 }
 
@@ -563,38 +452,15 @@ fn one_thread(c: &mut Criterion) {
         group: &mut group,
         poll,
     });
-    let mut rig: Option<ServiceRig> = None;
-    group.bench_function(BenchmarkId::new("ringlink_service", 1000), |b| {
-        let rig = rig.get_or_insert_with(ServiceRig::start);
-        b.iter_custom(|iters| rig.run(iters));
+    let id = BenchmarkId::new("ringlink_service", 1000);
+    bench_rig(&mut group, id, || {
+        Bounce::<_, Box<u64>>::new(ServiceLink::start(), ROUND_TRIPS)
     });
-    if let Some(rig) = rig {
-        rig.finish();
-    }
     group.finish();
 }
 
 // ---------------------------------------------------------------------------------
 // throughput
-
-/// What a throughput benchmark streams; each value carries its sequence number.
-trait Streamed: Send + 'static {
-    const NAME: &'static str;
-    fn make(seq: u64) -> Self;
-    fn seq(&self) -> u64;
-}
-
-impl Streamed for u64 {
-    const NAME: &'static str = "u64";
-    #[inline]
-    fn make(seq: u64) -> Self {
-        seq
-    }
-    #[inline]
-    fn seq(&self) -> u64 {
-        *self
-    }
-}
 
 impl Streamed for Box<MsgOf> {
     const NAME: &'static str = "box MsgOf";
@@ -610,54 +476,7 @@ impl Streamed for Box<MsgOf> {
     }
 }
 
-/// One throughput benchmark: the sending end, and a partner that receives, checks the
-/// order and says how far it got.
-struct Stream<X: Transport, S: Streamed> {
-    tx: X::Tx<S>,
-    sent: u64,
-    progress: Arc<Progress>,
-    poll: Poll,
-    partner: Partner<u64>,
-}
-
-impl<X: Transport, S: Streamed> Stream<X, S> {
-    fn start(poll: Poll) -> Self {
-        let (tx, mut rx) = X::channel::<S>(CAPACITY);
-        let progress = Progress::new();
-        let theirs = progress.clone();
-        let (partner, ready) = Partner::spawn(move |ready| {
-            let _gone = theirs.guard();
-            ready.wait();
-            contenders::receive_sequence::<X, S>(&mut rx, &theirs, poll, S::seq)
-        });
-        ready.wait();
-        Stream {
-            tx,
-            sent: 0,
-            progress,
-            poll,
-            partner,
-        }
-    }
-
-    /// Sends `iters` values; the clock stops when the partner has received the last.
-    fn run(&mut self, iters: u64) -> Duration {
-        let start = Instant::now();
-        for _ in 0..iters {
-            X::send(&mut self.tx, S::make(self.sent), self.poll);
-            self.sent += 1;
-        }
-        self.progress.wait_for(self.sent, self.poll);
-        start.elapsed()
-    }
-
-    fn finish(self) {
-        drop(self.tx);
-        let received = self.partner.join();
-        assert_eq!(received, self.sent, "{}: values lost", X::NAME);
-    }
-}
-
+/// One-way streams of `S` through each transport.
 struct StreamEach<'a, 'c, S> {
     group: &'a mut BenchmarkGroup<'c, WallTime>,
     poll: Poll,
@@ -667,15 +486,10 @@ struct StreamEach<'a, 'c, S> {
 impl<S: Streamed> ForEach for StreamEach<'_, '_, S> {
     fn run<X: Transport>(&mut self) {
         let poll = self.poll;
-        let mut rig: Option<Stream<X, S>> = None;
-        self.group
-            .bench_function(BenchmarkId::new(S::NAME, X::label(poll)), |b| {
-                let rig = rig.get_or_insert_with(|| Stream::start(poll));
-                b.iter_custom(|iters| rig.run(iters));
-            });
-        if let Some(rig) = rig {
-            rig.finish();
-        }
+        let id = BenchmarkId::new(S::NAME, X::label(poll));
+        bench_rig(self.group, id, || {
+            Stream::<X, S>::start(Cpus::pair(), CAPACITY, poll)
+        });
     }
 }
 
@@ -718,8 +532,7 @@ impl<X: Transport> Burst<X> {
     fn start(burst: u64, poll: Poll) -> Self {
         let (tx, mut rx) = X::channel::<u64>(CAPACITY);
         let (mut ack_tx, acks) = X::channel::<u64>(1);
-        let (partner, ready) = Partner::spawn(move |ready| {
-            ready.wait();
+        let partner = Partner::start(Cpus::pair(), move || {
             let mut expected = 0;
             loop {
                 for _ in 0..burst {
@@ -734,7 +547,6 @@ impl<X: Transport> Burst<X> {
                 X::send(&mut ack_tx, expected, poll);
             }
         });
-        ready.wait();
         Burst {
             tx,
             acks,
@@ -745,6 +557,22 @@ impl<X: Transport> Burst<X> {
         }
     }
 
+    /// Waits `PAUSE`: spinning when the partner has a core of its own (this core stays
+    /// awake, the partner's wait strategy alone decides whether it sleeps), sleeping
+    /// when it needs ours.
+    fn pause(&self) {
+        if self.poll == Poll::Spin {
+            let until = Instant::now() + PAUSE;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::sleep(PAUSE);
+        }
+    }
+}
+
+impl<X: Transport> Rig for Burst<X> {
     /// Runs enough bursts for `iters` elements; returns the time of `iters` elements at
     /// the average time per element, pauses not included.
     fn run(&mut self, iters: u64) -> Duration {
@@ -765,20 +593,6 @@ impl<X: Transport> Burst<X> {
         Duration::from_nanos((timed.as_nanos() * u128::from(iters) / elements) as u64)
     }
 
-    /// Waits `PAUSE`: spinning when the partner has a core of its own (this core stays
-    /// awake, the partner's wait strategy alone decides whether it sleeps), sleeping
-    /// when it needs ours.
-    fn pause(&self) {
-        if self.poll == Poll::Spin {
-            let until = Instant::now() + PAUSE;
-            while Instant::now() < until {
-                std::hint::spin_loop();
-            }
-        } else {
-            std::thread::sleep(PAUSE);
-        }
-    }
-
     fn finish(self) {
         drop(self.tx);
         let received = self.partner.join();
@@ -795,15 +609,8 @@ struct BurstEach<'a, 'c> {
 impl ForEach for BurstEach<'_, '_> {
     fn run<X: Transport>(&mut self) {
         let (burst, poll) = (self.burst, self.poll);
-        let mut rig: Option<Burst<X>> = None;
-        self.group
-            .bench_function(BenchmarkId::new(X::label(poll), burst), |b| {
-                let rig = rig.get_or_insert_with(|| Burst::start(burst, poll));
-                b.iter_custom(|iters| rig.run(iters));
-            });
-        if let Some(rig) = rig {
-            rig.finish();
-        }
+        let id = BenchmarkId::new(X::label(poll), burst);
+        bench_rig(self.group, id, || Burst::<X>::start(burst, poll));
     }
 }
 

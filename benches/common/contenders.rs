@@ -1,0 +1,315 @@
+//! The transports that the benches and `examples/compare` put side by side, behind one
+//! small face ([`Transport`]), so that every measurement runs the very same code against
+//! each of them.
+//!
+//! | name | what | waits by | bounded |
+//! |---|---|---|---|
+//! | `ringlink_ring` | `ringlink::ring::RingBuffer` | busy-polling (see [`Poll`]) | yes |
+//! | `ringlink_mpsc` | `ringlink::mpsc::sync_channel` | its default (adaptive) strategy | yes |
+//! | `std_sync_channel` | `std::sync::mpsc::sync_channel` (the baseline) | blocking | yes |
+//! | `std_channel` | `std::sync::mpsc::channel` (the bound is ignored) | blocking | no |
+//! | `crossbeam_bounded` | `crossbeam_channel::bounded` | blocking (it spins first) | yes |
+//! | `rtrb` | `rtrb::RingBuffer` | busy-polling (see [`Poll`]) | yes |
+//!
+//! # Adding a transport
+//!
+//! One entry in the [`contenders!`] list at the end of this file, and a row in the table
+//! above. Each measurement picks the transports it runs by what they are
+//! ([`ForEach::wants`]: busy-poll or blocking, bounded, many producers), so the new one
+//! joins every bench and the compare example whose kind it is:
+//!
+//! - a ring busy-polled through `push`/`pop` (whose "full" error gives the value back)
+//!   is a `busy_poll_ring` entry. A ring of boxes, whose `pop` returns a `Box<T>`, adds
+//!   how a value goes in and comes out, e.g.
+//!   `push: push_value, popped: |boxed: Box<_>| *boxed`: the benches send plain values
+//!   such as `u64` as well as boxes, so a `T` is boxed on the way in and unboxed on the
+//!   way out (say so in its row above);
+//! - a channel whose `send`/`recv` block in the library is a `blocking` entry; with
+//!   `multi_producer: true` its sender is cloned for measurements with several
+//!   producers ([`Transport::clone_sender`]);
+//! - anything else implements [`Transport`] by hand next to the macros and names the
+//!   type in the list with `custom`.
+
+use super::support;
+
+/// How a busy-poll transport waits between two polls. Blocking transports ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+    /// `spin_loop`: right when the partner has a CPU of its own.
+    Spin,
+    /// `yield_now`: right when both threads share one CPU, where spinning would hold the
+    /// CPU the partner needs until the scheduler preempts us (milliseconds).
+    Yield,
+}
+
+impl Poll {
+    /// `Spin` when the two threads have a core each, `Yield` when they share one.
+    pub fn for_cores(two_cores: bool) -> Poll {
+        if two_cores {
+            Poll::Spin
+        } else {
+            Poll::Yield
+        }
+    }
+
+    /// How the benches' two threads poll on this machine (see [`support::Cpus::pair`]).
+    pub fn here() -> Poll {
+        Poll::for_cores(support::two_cores())
+    }
+
+    /// Waits once between two polls.
+    #[inline]
+    pub fn relax(self) {
+        match self {
+            Poll::Spin => std::hint::spin_loop(),
+            Poll::Yield => std::thread::yield_now(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Poll::Spin => "spin",
+            Poll::Yield => "yield",
+        }
+    }
+}
+
+/// One kind of channel from one thread to another, used the same way by every benchmark.
+///
+/// `send` and `recv` block (or busy-poll) until they succeed. `send` panics if the
+/// receiving side is gone (a benchmark partner never leaves early unless it failed);
+/// `recv` returns `None` once the sending side is gone and everything sent was received.
+pub trait Transport: 'static {
+    /// The name in benchmark ids and tables.
+    const NAME: &'static str;
+    /// Whether it waits by polling in a loop (then `Poll` decides how), rather than by
+    /// blocking in the library.
+    const BUSY_POLL: bool;
+    /// Whether `channel(bound)` holds at most `bound` values (`std_channel` does not).
+    const BOUNDED: bool;
+    /// Whether [`Transport::clone_sender`] gives more senders on one channel.
+    const MULTI_PRODUCER: bool = false;
+
+    type Tx<T: Send + 'static>: Send + 'static;
+    type Rx<T: Send + 'static>: Send + 'static;
+
+    /// A channel that holds `bound` values (if `BOUNDED`).
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>);
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, poll: Poll);
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<T>;
+    /// Receives what is there now, without waiting.
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T>;
+
+    /// One more sender on the same channel, where `MULTI_PRODUCER`; `None` elsewhere.
+    fn clone_sender<T: Send + 'static>(_tx: &Self::Tx<T>) -> Option<Self::Tx<T>> {
+        None
+    }
+
+    /// The name, with how a busy-poll transport waits when it does not spin: results
+    /// taken on one core then never share an id with results taken on two.
+    fn label(poll: Poll) -> String {
+        if Self::BUSY_POLL && poll == Poll::Yield {
+            format!("{}-yield", Self::NAME)
+        } else {
+            Self::NAME.to_owned()
+        }
+    }
+}
+
+fn receiver_gone(name: &str) -> ! {
+    panic!("{name}: the receiving side is gone (the benchmark partner failed?)")
+}
+
+/// A transport that busy-polls a ring: `$full` turns the ring's "full" error back into
+/// the value; `push:` names the method that takes a `T` (`push` unless said), `popped:`
+/// turns what `pop` returns into the `T` (as it is unless said).
+macro_rules! busy_poll_ring {
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr, $full:expr) => {
+        busy_poll_ring!(
+            $name, $id, [$($tx)*], [$($rx)*], $new, $full,
+            push: push, popped: std::convert::identity
+        );
+    };
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr, $full:expr,
+     push: $push:ident, popped: $popped:expr) => {
+        pub struct $name;
+
+        impl Transport for $name {
+            const NAME: &'static str = $id;
+            const BUSY_POLL: bool = true;
+            const BOUNDED: bool = true;
+            type Tx<T: Send + 'static> = $($tx)*<T>;
+            type Rx<T: Send + 'static> = $($rx)*<T>;
+
+            fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+                $new(bound)
+            }
+
+            #[inline]
+            fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut value: T, poll: Poll) {
+                loop {
+                    match tx.$push(value) {
+                        Ok(()) => return,
+                        Err(full) => value = $full(full),
+                    }
+                    if tx.is_abandoned() {
+                        receiver_gone(Self::NAME);
+                    }
+                    poll.relax();
+                }
+            }
+
+            #[inline]
+            fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<T> {
+                loop {
+                    if let Ok(value) = rx.pop() {
+                        return Some($popped(value));
+                    }
+                    if rx.is_abandoned() {
+                        // The producer may have pushed just before it went.
+                        return rx.pop().ok().map($popped);
+                    }
+                    poll.relax();
+                }
+            }
+
+            #[inline]
+            fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+                rx.pop().ok().map($popped)
+            }
+        }
+    };
+}
+
+/// A transport whose `send` and `recv` block in the library.
+macro_rules! blocking {
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr,
+     bounded: $bounded:literal, multi_producer: $multi:tt) => {
+        pub struct $name;
+
+        impl Transport for $name {
+            const NAME: &'static str = $id;
+            const BUSY_POLL: bool = false;
+            const BOUNDED: bool = $bounded;
+            const MULTI_PRODUCER: bool = $multi;
+            type Tx<T: Send + 'static> = $($tx)*<T>;
+            type Rx<T: Send + 'static> = $($rx)*<T>;
+
+            fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+                $new(bound)
+            }
+
+            #[inline]
+            fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, value: T, _: Poll) {
+                if tx.send(value).is_err() {
+                    receiver_gone(Self::NAME);
+                }
+            }
+
+            #[inline]
+            fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, _: Poll) -> Option<T> {
+                rx.recv().ok()
+            }
+
+            #[inline]
+            fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+                rx.try_recv().ok()
+            }
+
+            clone_sender!($multi);
+        }
+    };
+}
+
+/// `Transport::clone_sender` for a blocking transport whose sender is `Clone`.
+macro_rules! clone_sender {
+    (true) => {
+        fn clone_sender<T: Send + 'static>(tx: &Self::Tx<T>) -> Option<Self::Tx<T>> {
+            Some(tx.clone())
+        }
+    };
+    (false) => {};
+}
+
+/// Something to do once for each transport it wants, in the order of the list.
+pub trait ForEach {
+    /// Whether to run transport `X` (all of them unless said otherwise).
+    fn wants<X: Transport>(&self) -> bool {
+        true
+    }
+    fn run<X: Transport>(&mut self);
+}
+
+/// Declares each transport (`$kind!` with the entry's arguments; `custom` for one
+/// implemented by hand) and [`for_each`], which visits them in the list's order.
+macro_rules! contenders {
+    ($($name:ident: $kind:ident $(($($args:tt)*))?;)*) => {
+        $(contenders!(@declare $name $kind $(($($args)*))?);)*
+
+        /// Runs `f` on each transport it wants, in the order of the list.
+        pub fn for_each(f: &mut impl ForEach) {
+            $(
+                if f.wants::<$name>() {
+                    f.run::<$name>();
+                }
+            )*
+        }
+    };
+    (@declare $name:ident custom) => {};
+    (@declare $name:ident $kind:ident ($($args:tt)*)) => {
+        $kind!($name, $($args)*);
+    };
+}
+
+// THE list. ringlink's two first, then std's two (the baseline), then crossbeam and rtrb.
+contenders! {
+    RinglinkRing: busy_poll_ring(
+        "ringlink_ring",
+        [ringlink::ring::Producer],
+        [ringlink::ring::Consumer],
+        ringlink::ring::RingBuffer::new,
+        ringlink::ring::PushError::into_inner
+    );
+    RinglinkMpsc: blocking(
+        "ringlink_mpsc",
+        [ringlink::mpsc::SyncSender],
+        [ringlink::mpsc::Receiver],
+        ringlink::mpsc::sync_channel,
+        bounded: true,
+        multi_producer: false
+    );
+    StdSyncChannel: blocking(
+        "std_sync_channel",
+        [std::sync::mpsc::SyncSender],
+        [std::sync::mpsc::Receiver],
+        std::sync::mpsc::sync_channel,
+        bounded: true,
+        multi_producer: true
+    );
+    StdChannel: blocking(
+        "std_channel",
+        [std::sync::mpsc::Sender],
+        [std::sync::mpsc::Receiver],
+        |_unbounded: usize| std::sync::mpsc::channel(),
+        bounded: false,
+        multi_producer: true
+    );
+    CrossbeamBounded: blocking(
+        "crossbeam_bounded",
+        [crossbeam_channel::Sender],
+        [crossbeam_channel::Receiver],
+        crossbeam_channel::bounded,
+        bounded: true,
+        multi_producer: true
+    );
+    Rtrb: busy_poll_ring(
+        "rtrb",
+        [rtrb::Producer],
+        [rtrb::Consumer],
+        rtrb::RingBuffer::new,
+        |rtrb::PushError::Full(value)| value
+    );
+}
+
+/// The transport the ratios are taken against.
+pub const BASELINE: &str = StdSyncChannel::NAME;
