@@ -52,6 +52,17 @@ impl Drop for Counted {
     }
 }
 
+/// Echoes numbers.
+struct Number;
+
+impl Service for Number {
+    type Request = u8;
+    type Response = u8;
+    fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
+        Some(request)
+    }
+}
+
 /// Echoes the same box.
 struct Echo;
 
@@ -177,14 +188,6 @@ fn a_reply_sent_before_the_stop_is_received() {
 /// client's recv must ring the doorbell).
 #[test]
 fn full_rings_wake_both_ways() {
-    struct Number;
-    impl Service for Number {
-        type Request = u8;
-        type Response = u8;
-        fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
-            Some(request)
-        }
-    }
     model(|| {
         let server = Server::with_config("number", Number, config(1));
         let handle = server.service_handle();
@@ -196,6 +199,88 @@ fn full_rings_wake_both_ways() {
         assert_eq!(*client.recv().unwrap(), 2); // the second reply waited for room
         handle.stop();
         assert_eq!(thread.join().unwrap().handled(), 2);
+    });
+}
+
+/// `try_send` rings the doorbell after its push: a request sent with `try_send` to a
+/// server that may be asleep is handled. The client then waits in `recv`, which rings
+/// nothing before a reply comes, so a lost ring leaves both sides asleep.
+#[test]
+fn try_send_wakes_a_sleeping_server() {
+    model(|| {
+        let server = Server::with_config("number", Number, config(1));
+        let handle = server.service_handle();
+        let mut client = handle.connect().unwrap();
+        let thread = thread::spawn(move || server.run());
+        // The ring is empty and the service running: the request goes in.
+        assert!(client.try_send(Box::new(1)).is_ok());
+        assert_eq!(*client.recv().unwrap(), 1);
+        handle.stop();
+        assert_eq!(thread.join().unwrap().handled(), 1);
+    });
+}
+
+/// A `send` that finds the request ring full waits for room, then pushes and rings the
+/// doorbell: that request is handled while the server may be going to sleep. Only the
+/// second request is answered, so the client's `recv` pops nothing (and rings nothing)
+/// that could wake the server in the push's stead.
+#[test]
+fn a_send_that_waited_for_room_wakes_a_sleeping_server() {
+    /// Answers only the request 2.
+    struct AnswersTwo;
+    impl Service for AnswersTwo {
+        type Request = u8;
+        type Response = u8;
+        fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
+            (*request == 2).then_some(request)
+        }
+    }
+    model(|| {
+        let server = Server::with_config("two", AnswersTwo, config(1));
+        let handle = server.service_handle();
+        let mut client = handle.connect().unwrap();
+        client.send(Box::new(1)).unwrap(); // fills the ring
+        let thread = thread::spawn(move || server.run());
+        client.send(Box::new(2)).unwrap(); // waits until the server takes the first
+        assert_eq!(*client.recv().unwrap(), 2);
+        handle.stop();
+        assert_eq!(thread.join().unwrap().handled(), 2);
+    });
+}
+
+/// A client's drop wakes a server asleep on its link, which then takes the requests
+/// left in it. With rings of one slot, the client sends three requests and reads no
+/// reply: the first reply fills the reply ring, the second waits in the server, which
+/// then takes no request, so the third stays queued and the server sleeps. Only the
+/// client's drop (the reply ring abandoned) lets the server drop its waiting reply and
+/// take the third request, whose handling panics and so ends the service: no `stop`
+/// rings the doorbell in the drop's stead. Without the wake-up the server sleeps on and
+/// `join` waits forever.
+#[test]
+fn a_dropped_client_wakes_a_sleeping_server() {
+    /// Echoes; panics on the request 3.
+    struct PanicsOnThree;
+    impl Service for PanicsOnThree {
+        type Request = u8;
+        type Response = u8;
+        fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
+            assert!(*request != 3, "planned panic");
+            Some(request)
+        }
+    }
+    silence_planned_panics();
+    model(|| {
+        let server = Server::with_config("three", PanicsOnThree, config(1));
+        let handle = server.service_handle();
+        let mut client = handle.connect().unwrap();
+        client.send(Box::new(1)).unwrap();
+        let thread = thread::spawn(move || server.run());
+        client.send(Box::new(2)).unwrap(); // waits until the server takes 1
+        client.send(Box::new(3)).unwrap(); // waits until the server takes 2
+        drop(client);
+        let report = thread.join().unwrap();
+        assert_eq!(report.outcome(), &Outcome::Panicked("planned panic".into()));
+        assert_eq!(report.handled(), 2, "the panicking request is not counted");
     });
 }
 
