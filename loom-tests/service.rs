@@ -4,15 +4,17 @@
 //!
 //! A lost wake-up shows up as a deadlock: loom reports it when every thread is parked.
 //! The server sleeps on one doorbell that clients ring after pushing a request (also
-//! the first one on a link that it has not taken yet) and that `stop` rings after
-//! setting its flag;
-//! a client sleeps on its own parker, which the server wakes after pushing a reply or
-//! making room, and when it closes the link. Each model exercises some of these while
-//! the other side may be going to sleep.
+//! the first one on a link that it has not taken yet), after popping a reply, and when
+//! they go, and that `stop` rings after setting its flag; a client sleeps on its own
+//! wait slot, which the server wakes after pushing a reply or making room, and when it
+//! closes the link. Each model exercises some of these while the other side may be
+//! going to sleep, and keeps every other ring of the same bell out of the way until the
+//! one it guards has been needed.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_service`.
-//! `.ci/loom-mutants-service.sh` weakens, one at a time, each fence, wake-up and
-//! re-check these models guard, and checks that some model then fails.
+//! `.ci/mutants` applies, one at a time, the `// mutant(loom_service)` markers in `src/`
+//! (each removes a fence, a wake-up or a re-check these models guard, or weakens an
+//! ordering) and checks that some model then fails.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicUsize, Ordering};

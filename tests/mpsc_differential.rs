@@ -14,6 +14,8 @@
 //! `try_send` does (`Timeout` where std says `Full`).
 #![cfg(not(loom))]
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,12 +52,8 @@ fn seed() -> u64 {
         Ok(text) => text
             .parse()
             .unwrap_or_else(|_| panic!("RINGLINK_SEED must be a u64, got {text:?}")),
-        Err(_) => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            nanos ^ (std::process::id() as u64).rotate_left(32)
-        }
+        // std's per-process random hash keys (Miri gives them too, from its own seed).
+        Err(_) => RandomState::new().build_hasher().finish(),
     };
     eprintln!("mpsc_differential: RINGLINK_SEED={seed}");
     seed
