@@ -257,7 +257,10 @@ fn a_send_that_waited_for_room_wakes_a_sleeping_server() {
 /// client's drop (the reply ring abandoned) lets the server drop its waiting reply and
 /// take the third request, whose handling panics and so ends the service: no `stop`
 /// rings the doorbell in the drop's stead. Without the wake-up the server sleeps on and
-/// `join` waits forever.
+/// `join` waits forever. (Waiting instead for the server to drop the values it holds and
+/// then calling `stop` makes loom 0.7 report a deadlock the memory model forbids, even
+/// at preemption bound 2: the doorbell's `parked` flag then has a long history, as in
+/// `loom_false_positive_store_buffering_with_history` below.)
 #[test]
 fn a_dropped_client_wakes_a_sleeping_server() {
     /// Echoes; panics on the request 3.
