@@ -258,8 +258,9 @@ fn a_send_that_waited_for_room_wakes_a_sleeping_server() {
 /// take the third request, whose handling panics and so ends the service: no `stop`
 /// rings the doorbell in the drop's stead. Without the wake-up the server sleeps on and
 /// `join` waits forever. (Waiting instead for the server to drop the values it holds and
-/// then calling `stop` makes loom 0.7 report a deadlock the memory model forbids, even
-/// at preemption bound 2: the doorbell's `parked` flag then has a long history, as in
+/// then calling `stop` makes loom 0.7 report a lost wake-up of the stop, even at
+/// preemption bound 2, which the `SeqCst` fences on both sides forbid as far as we can
+/// tell: the doorbell's `parked` flag then has a long history, as in
 /// `loom_false_positive_store_buffering_with_history` below.)
 #[test]
 fn a_dropped_client_wakes_a_sleeping_server() {
