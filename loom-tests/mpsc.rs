@@ -6,8 +6,9 @@
 //! wakes the other side anyway) until the other side has finished waiting.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_mpsc`.
-//! `.ci/loom-mutants-mpsc.sh` weakens, one at a time, each ordering and fence these
-//! models guard, and checks that some model then fails.
+//! `.ci/mutants` applies, one at a time, the `// mutant(loom_mpsc)` markers in `src/`
+//! (each removes a fence, a wake-up or a re-check these models guard, or weakens an
+//! ordering) and checks that some model then fails.
 #![cfg(loom)]
 
 use loom::thread;

@@ -4,15 +4,17 @@
 //!
 //! A lost wake-up shows up as a deadlock: loom reports it when every thread is parked.
 //! The server sleeps on one doorbell that clients ring after pushing a request (also
-//! the first one on a link that it has not taken yet) and that `stop` rings after
-//! setting its flag;
-//! a client sleeps on its own parker, which the server wakes after pushing a reply or
-//! making room, and when it closes the link. Each model exercises some of these while
-//! the other side may be going to sleep.
+//! the first one on a link that it has not taken yet), after popping a reply, and when
+//! they go, and that `stop` rings after setting its flag; a client sleeps on its own
+//! wait slot, which the server wakes after pushing a reply or making room, and when it
+//! closes the link. Each model exercises some of these while the other side may be
+//! going to sleep, and keeps every other ring of the same bell out of the way until the
+//! one it guards has been needed.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_service`.
-//! `.ci/loom-mutants-service.sh` weakens, one at a time, each fence, wake-up and
-//! re-check these models guard, and checks that some model then fails.
+//! `.ci/mutants` applies, one at a time, the `// mutant(loom_service)` markers in `src/`
+//! (each removes a fence, a wake-up or a re-check these models guard, or weakens an
+//! ordering) and checks that some model then fails.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +49,17 @@ struct Counted(Arc<AtomicUsize>);
 impl Drop for Counted {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Echoes numbers.
+struct Number;
+
+impl Service for Number {
+    type Request = u8;
+    type Response = u8;
+    fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
+        Some(request)
     }
 }
 
@@ -175,14 +188,6 @@ fn a_reply_sent_before_the_stop_is_received() {
 /// client's recv must ring the doorbell).
 #[test]
 fn full_rings_wake_both_ways() {
-    struct Number;
-    impl Service for Number {
-        type Request = u8;
-        type Response = u8;
-        fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
-            Some(request)
-        }
-    }
     model(|| {
         let server = Server::with_config("number", Number, config(1));
         let handle = server.service_handle();
@@ -194,6 +199,92 @@ fn full_rings_wake_both_ways() {
         assert_eq!(*client.recv().unwrap(), 2); // the second reply waited for room
         handle.stop();
         assert_eq!(thread.join().unwrap().handled(), 2);
+    });
+}
+
+/// `try_send` rings the doorbell after its push: a request sent with `try_send` to a
+/// server that may be asleep is handled. The client then waits in `recv`, which rings
+/// nothing before a reply comes, so a lost ring leaves both sides asleep.
+#[test]
+fn try_send_wakes_a_sleeping_server() {
+    model(|| {
+        let server = Server::with_config("number", Number, config(1));
+        let handle = server.service_handle();
+        let mut client = handle.connect().unwrap();
+        let thread = thread::spawn(move || server.run());
+        // The ring is empty and the service running: the request goes in.
+        assert!(client.try_send(Box::new(1)).is_ok());
+        assert_eq!(*client.recv().unwrap(), 1);
+        handle.stop();
+        assert_eq!(thread.join().unwrap().handled(), 1);
+    });
+}
+
+/// A `send` that finds the request ring full waits for room, then pushes and rings the
+/// doorbell: that request is handled while the server may be going to sleep. Only the
+/// second request is answered, so the client's `recv` pops nothing (and rings nothing)
+/// that could wake the server in the push's stead.
+#[test]
+fn a_send_that_waited_for_room_wakes_a_sleeping_server() {
+    /// Answers only the request 2.
+    struct AnswersTwo;
+    impl Service for AnswersTwo {
+        type Request = u8;
+        type Response = u8;
+        fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
+            (*request == 2).then_some(request)
+        }
+    }
+    model(|| {
+        let server = Server::with_config("two", AnswersTwo, config(1));
+        let handle = server.service_handle();
+        let mut client = handle.connect().unwrap();
+        client.send(Box::new(1)).unwrap(); // fills the ring
+        let thread = thread::spawn(move || server.run());
+        client.send(Box::new(2)).unwrap(); // waits until the server takes the first
+        assert_eq!(*client.recv().unwrap(), 2);
+        handle.stop();
+        assert_eq!(thread.join().unwrap().handled(), 2);
+    });
+}
+
+/// A client's drop wakes a server asleep on its link, which then takes the requests
+/// left in it. With rings of one slot, the client sends three requests and reads no
+/// reply: the first reply fills the reply ring, the second waits in the server, which
+/// then takes no request, so the third stays queued and the server sleeps. Only the
+/// client's drop (the reply ring abandoned) lets the server drop its waiting reply and
+/// take the third request, whose handling panics and so ends the service: no `stop`
+/// rings the doorbell in the drop's stead. Without the wake-up the server sleeps on and
+/// `join` waits forever. (Waiting instead for the server to drop the values it holds and
+/// then calling `stop` makes loom 0.7 report a lost wake-up of the stop, even at
+/// preemption bound 2, which the `SeqCst` fences on both sides forbid as far as we can
+/// tell: the doorbell's `parked` flag then has a long history, as in
+/// `loom_false_positive_store_buffering_with_history` below.)
+#[test]
+fn a_dropped_client_wakes_a_sleeping_server() {
+    /// Echoes; panics on the request 3.
+    struct PanicsOnThree;
+    impl Service for PanicsOnThree {
+        type Request = u8;
+        type Response = u8;
+        fn handle(&mut self, request: Box<u8>) -> Option<Box<u8>> {
+            assert!(*request != 3, "planned panic");
+            Some(request)
+        }
+    }
+    silence_planned_panics();
+    model(|| {
+        let server = Server::with_config("three", PanicsOnThree, config(1));
+        let handle = server.service_handle();
+        let mut client = handle.connect().unwrap();
+        client.send(Box::new(1)).unwrap();
+        let thread = thread::spawn(move || server.run());
+        client.send(Box::new(2)).unwrap(); // waits until the server takes 1
+        client.send(Box::new(3)).unwrap(); // waits until the server takes 2
+        drop(client);
+        let report = thread.join().unwrap();
+        assert_eq!(report.outcome(), &Outcome::Panicked("planned panic".into()));
+        assert_eq!(report.handled(), 2, "the panicking request is not counted");
     });
 }
 

@@ -148,9 +148,12 @@ fn a_panic_amid_calls_disconnects_every_client_and_leaks_nothing() {
         let mut manager = ServiceManager::with_config(cfg);
         let fragile = manager.start("fragile", PanicsAt(20 + round)).unwrap();
         let steady = manager.start("steady", Echo).unwrap();
-        let workers: Vec<_> = (0..3)
-            .map(|_| {
-                let mut client = fragile.connect().unwrap();
+        // Every client connects before any worker runs: a worker may trigger the planned
+        // panic at once, after which `connect` fails with `Stopped`.
+        let clients: Vec<_> = (0..3).map(|_| fragile.connect().unwrap()).collect();
+        let workers: Vec<_> = clients
+            .into_iter()
+            .map(|mut client| {
                 let ledger = ledger.clone();
                 thread::spawn(move || {
                     let mut ok = 0u64;
