@@ -64,7 +64,8 @@ impl Waits {
 /// The producer end of a ring, with waiting.
 #[derive(Debug)]
 // mutant(loom_mpsc): a dropped sender wakes the receiver before its ring half is dropped => pub(crate) struct SendEnd<T> { waits: Waits, ring: Producer<T> } #[allow(dead_code)] struct OldSendEnd<T> {
-// mutant(loom_service): a dropped client wakes the server before its request ring half is dropped => pub(crate) struct SendEnd<T> { waits: Waits, ring: Producer<T> } #[allow(dead_code)] struct OldSendEnd<T> {
+// (No loom_service twin: a client's `RecvEnd`, dropped after its `SendEnd`, rings the same
+// doorbell after both ring halves are marked abandoned, so the order cannot show there.)
 pub(crate) struct SendEnd<T> {
     ring: Producer<T>,
     /// Declared after `ring`: see [`Waits::wake`].
@@ -109,6 +110,7 @@ impl<T> SendEnd<T> {
         if gone() {
             return Err(SendTimeoutError::Disconnected(value));
         }
+        // mutant(loom_service): send, try_send: no doorbell ring after the first try's push => match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value).map_err(|PushError::Full(value)| value) }) {
         match self.try_push(value) {
             Ok(()) => Ok(()),
             Err(value) => self.send_slow(value, deadline, gone),
@@ -139,6 +141,7 @@ impl<T> SendEnd<T> {
             }
             // A free slot or a disconnection: the try finds the slot just seen (only the
             // consumer frees slots), or fails on the mark.
+            // mutant(loom_service): send after waiting for room: no doorbell ring after the push => value = match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value).map_err(|PushError::Full(value)| value) }) {
             value = match self.try_push(value) {
                 Ok(()) => return Ok(()),
                 Err(value) => value,

@@ -575,9 +575,6 @@ impl<T> Consumer<T> {
         let ready = self
             .ring
             .tail
-            // not a mutant: a count only: no slot is read on the strength of this load
-            // (pop, peek and pop_iter each make their own Acquire load before reading a
-            // slot), and coherence alone keeps the count from going backwards
             .load(Ordering::Acquire)
             .wrapping_sub(self.head);
         // `pop` goes by `seq`, so `head` may be ahead of the `tail` this thread sees yet
