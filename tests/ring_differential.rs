@@ -248,6 +248,11 @@ fn one_thread(capacity: usize, steps: usize, rng: &mut Rng) {
             "live values at step {step}"
         );
     }
+    // End with values queued (unless the ring has no room), so that the drops below have
+    // something to account for.
+    for _ in 0..3 {
+        ring.push_iter(rng);
+    }
     ring.look();
     let Differential {
         producer,
