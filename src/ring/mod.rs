@@ -411,9 +411,7 @@ impl<T> Producer<T> {
     /// assert!(producer.is_abandoned());
     /// ```
     pub fn is_abandoned(&self) -> bool {
-        // not a mutant: the consumer publishes nothing the producer reads: on seeing the
-        // flag the producer learns only that the consumer is gone, and never touches a slot
-        // because of it
+        // Pairs with the `Release` store in `Consumer`'s drop: see the promise above.
         self.ring.abandoned.load(Ordering::Acquire)
     }
 
