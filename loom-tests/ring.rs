@@ -8,7 +8,7 @@
 //! The models catch a weakened ordering in two ways: loom's `UnsafeCell` panics when a
 //! slot is written while a read of it (or read while a write of it) is not ordered
 //! before, and the models assert the values and their order, which a stale index breaks.
-//! `.ci/loom-mutants.sh` checks that each `Acquire`/`Release` in `src/ring/` is needed by
+//! `.ci/mutants` checks that each `Acquire`/`Release` in `src/ring/` is needed by
 //! some model here.
 //!
 //! Each spin loop yields (`loom::thread::yield_now`): loom then runs the other thread
@@ -25,7 +25,7 @@ mod common;
 /// Runs `f` under loom with a preemption bound of 5, unless `LOOM_MAX_PREEMPTIONS` sets
 /// one.
 ///
-/// With 5, every model takes seconds and `.ci/loom-mutants.sh` finds each guarding
+/// With 5, every model takes seconds and `.ci/mutants` finds each guarding
 /// ordering needed; a search with a bound of 20 did not finish in ten minutes.
 fn model(f: impl Fn() + Sync + Send + 'static) {
     common::model(5, f);
