@@ -17,7 +17,9 @@ mod common;
 use common::{Ledger, Tracked, GRACE, STRATEGIES};
 
 fn channel<T>(strategy: WaitStrategy, bound: usize) -> (SyncSender<T>, Receiver<T>) {
-    Builder::new().with_wait_strategy(strategy).sync_channel(bound)
+    Builder::new()
+        .with_wait_strategy(strategy)
+        .sync_channel(bound)
 }
 
 // ---------------------------------------------------------------------------------
