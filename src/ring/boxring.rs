@@ -64,7 +64,7 @@
 //!   nearly empty (the trap issue 12 describes: 0.5–0.6× rtrb as a return ring).
 //! - The sender never reads a slot: it counts its room from `head`, which it reloads
 //!   only when the room it last saw is used up. The storage holds at least
-//!   `capacity + LINE - 1` slots (rounded up to whole lines), so the slots the sender
+//!   `capacity + 7` slots (rounded up to whole lines of 8), so the slots the sender
 //!   may write always lie on lines the receiver has left and nulled.
 //!
 //! [`RingBuffer`]: super::RingBuffer
@@ -80,15 +80,29 @@ use crossbeam_utils::CachePadded;
 use super::{CapacityError, PopError, PushError};
 use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-/// Slots per cache line: the receiver nulls slots a line at a time.
-const LINE: usize = 64 / core::mem::size_of::<usize>();
-
-/// The alignment of a lane's first slot.
+/// The size and alignment of a cache line, as far as the layout is concerned.
 const LINE_BYTES: usize = 64;
+
+/// Slots per cache line (8 on 64-bit targets): the receiver nulls slots a line at a time.
+/// Under loom the atomics are larger, so a "line" there holds fewer slots, which lets the
+/// models lap the storage in few steps.
+struct Line<T>(PhantomData<T>);
+
+impl<T> Line<T> {
+    const SLOTS: usize = {
+        let slots = LINE_BYTES / core::mem::size_of::<AtomicPtr<T>>();
+        if slots == 0 {
+            1
+        } else {
+            slots
+        }
+    };
+}
 
 /// One direction of the pair: slots, and the receiving side's position.
 ///
-/// Invariants (`S` is `len`, a multiple of [`LINE`] and at least `capacity + LINE - 1`):
+/// Invariants (`S` is `len`, a multiple of `L = Line::SLOTS`, and at least
+/// `capacity + L - 1`):
 /// - A slot holds a box that the sender published and the receiver has not taken yet,
 ///   or null, or (only in the receiver's current line, behind its index) the stale
 ///   pointer of a box already taken.
@@ -96,13 +110,13 @@ const LINE_BYTES: usize = 64;
 ///   `head` beyond that line; the sender's `Acquire` load of `head` pairs with it, so
 ///   every slot the sender is granted is null before it writes it.
 /// - The sender writes at most `capacity` slots ahead of the `head` it saw. Since
-///   `S >= capacity + LINE - 1`, those slots lie on lines the receiver has left.
+///   `S >= capacity + L - 1`, those slots lie on lines the receiver has left.
 struct Lane<T> {
     /// Index (in `0..S`) of the receiver's next slot. Written by the receiver only, after
     /// every take (`Release`); read by the sender (`Acquire`) when its room runs out.
     head: CachePadded<AtomicUsize>,
-    /// The slots, with up to `LINE - 1` unused ones in front so that the first used slot
-    /// starts a cache line. Never resized or moved: the halves keep pointers into it.
+    /// The slots, with up to `L - 1` unused ones in front so that the first used slot starts
+    /// a cache line. Never resized or moved: the halves keep pointers into it.
     storage: Box<[AtomicPtr<T>]>,
     /// Index in `storage` of the first used slot.
     first: usize,
@@ -114,19 +128,20 @@ struct Lane<T> {
 
 impl<T> Lane<T> {
     fn try_new(capacity: usize) -> Option<Lane<T>> {
+        let line = Line::<T>::SLOTS;
         let len = capacity
-            .checked_add(2 * LINE - 2)
-            .map(|n| n / LINE * LINE)?;
+            .checked_add(2 * line - 2)
+            .map(|n| n / line * line)?;
         let mut storage: Vec<AtomicPtr<T>> = Vec::new();
         // `try_reserve_exact` reports an overflowing size and an allocator refusal alike,
         // where `Vec::with_capacity` would abort.
-        storage.try_reserve_exact(len.checked_add(LINE - 1)?).ok()?;
-        storage.extend((0..len + LINE - 1).map(|_| AtomicPtr::new(ptr::null_mut())));
+        storage.try_reserve_exact(len.checked_add(line - 1)?).ok()?;
+        storage.extend((0..len + line - 1).map(|_| AtomicPtr::new(ptr::null_mut())));
         let storage = storage.into_boxed_slice();
         // `usize::MAX` when the slots cannot be aligned (as under loom, whose atomics are
         // larger): then the layout is slower but still correct.
         let first = match storage.as_ptr().align_offset(LINE_BYTES) {
-            offset if offset < LINE => offset,
+            offset if offset < line => offset,
             _ => 0,
         };
         Some(Lane {
@@ -308,7 +323,7 @@ impl<T> Receiver<T> {
             return boxed;
         }
         self.index += 1;
-        if self.index % LINE == 0 {
+        if self.index % Line::<T>::SLOTS == 0 {
             self.leave_line();
         }
         // Hands the slots of the lines left behind back to the sender, after their nulls
@@ -321,7 +336,7 @@ impl<T> Receiver<T> {
     /// Nulls the line just read (its boxes were all taken) and wraps around at the end.
     #[inline(never)]
     fn leave_line(&mut self) {
-        for index in self.index - LINE..self.index {
+        for index in self.index - Line::<T>::SLOTS..self.index {
             // Published to the sender by the next `Release` store of `head`.
             self.slot(index).store(ptr::null_mut(), Ordering::Relaxed);
         }
