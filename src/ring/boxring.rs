@@ -279,7 +279,11 @@ impl<T> Sender<T> {
     fn used(&self, lane: &Lane<T>) -> usize {
         // Pairs with the receiver's `Release` store of `head`, so that the nulls it stored
         // into the slots it left come before this side's stores into them.
-        // not a mutant: needed, but loom keeps each thread's stores in program order, so no model can show a store landing before that null (the C++ model and an Arm CPU can)
+        // Needed, but loom cannot show it: loom keeps each thread's stores in program
+        // order, so no model sees a store into a slot land before the receiver's null
+        // (the C++ model and an Arm CPU allow it). Weakened, the models fail only by
+        // exceeding loom's branch limit (the sender spins on a stale `head`).
+        // not a mutant: loom cannot model the reordering it forbids (see above)
         let head = lane.head.load(Ordering::Acquire);
         // `head` trails `index` by at most `capacity < len` slots.
         if self.index >= head {
@@ -328,7 +332,7 @@ impl<T> Receiver<T> {
         }
         // Hands the slots of the lines left behind back to the sender, after their nulls
         // (pairs with the sender's `Acquire` load of `head`).
-        // not a mutant: needed, but no loom model can show it (see `Sender::used`)
+        // not a mutant: needed, but loom cannot model the reordering (see `Sender::used`)
         lane.head.store(self.index, Ordering::Release);
         boxed
     }
