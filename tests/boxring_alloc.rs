@@ -61,6 +61,8 @@ fn a_recycled_stream_allocates_nothing_after_warm_up() {
     let barrier = Arc::new(Barrier::new(2));
     let theirs = barrier.clone();
     let pusher = thread::spawn(move || {
+        // Running: its start-up (which frees memory of its own) is over.
+        theirs.wait();
         theirs.wait();
         for i in 0..MESSAGES {
             let mut value = [i, i + 1, i + 2, i + 3];
@@ -72,7 +74,8 @@ fn a_recycled_stream_allocates_nothing_after_warm_up() {
         theirs.wait();
         producer
     });
-    // Both threads exist and wait: from here on, only the stream runs.
+    barrier.wait();
+    // Both threads run and wait: from here on, only the stream runs.
     COUNTING.store(true, Ordering::SeqCst);
     barrier.wait();
     let mut received = 0;

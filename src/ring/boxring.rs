@@ -163,7 +163,8 @@ impl<T> Lane<T> {
             len: self.len,
             capacity: self.capacity,
             index: 0,
-            room: self.capacity,
+            // `capacity < len`.
+            limit: self.capacity,
         }
     }
 
@@ -232,9 +233,10 @@ struct Sender<T> {
     capacity: usize,
     /// Index of the next slot to write.
     index: usize,
-    /// Slots that may be written before `head` must be loaded again: a lower bound of the
-    /// free slots.
-    room: usize,
+    /// Index of the first slot that may not be written before `head` is loaded again:
+    /// `capacity` slots past the `head` last seen. `index == limit` means full as far as
+    /// this side knows (the room, `capacity - used`, is below `len`, so it is 0 then).
+    limit: usize,
 }
 
 impl<T> Sender<T> {
@@ -248,31 +250,39 @@ impl<T> Sender<T> {
     /// Publishes `boxed`, or returns `false` if the lane is full.
     #[inline(always)]
     fn push(&mut self, lane: &Lane<T>, boxed: *mut T) -> bool {
-        if self.room == 0 && !self.refresh(lane) {
+        let index = self.index;
+        if index == self.limit && !self.refresh(lane) {
             return false;
         }
         // Publishes the box: everything written into it before happens before the
         // receiver's `Acquire` load that finds this pointer.
-        self.slot(self.index).store(boxed, Ordering::Release);
-        self.room -= 1;
-        self.index += 1;
-        if self.index == self.len {
-            self.index = 0;
+        self.slot(index).store(boxed, Ordering::Release);
+        let mut next = index + 1;
+        // `len` is a whole number of lines: only a line's end can be the storage's end.
+        if next % Line::<T>::SLOTS == 0 && next == self.len {
+            next = 0;
         }
+        self.index = next;
         true
     }
 
     /// Whether a push would succeed; reloads `head` if the room seen so far is used up.
     #[inline(always)]
     fn has_room(&mut self, lane: &Lane<T>) -> bool {
-        self.room != 0 || self.refresh(lane)
+        self.index != self.limit || self.refresh(lane)
     }
 
     /// Recounts the room from the receiver's `head`; returns whether there is any.
     #[inline(never)]
     fn refresh(&mut self, lane: &Lane<T>) -> bool {
-        self.room = self.capacity - self.used(lane);
-        self.room != 0
+        let room = self.capacity - self.used(lane);
+        let limit = self.index + room;
+        self.limit = if limit >= self.len {
+            limit - self.len
+        } else {
+            limit
+        };
+        room != 0
     }
 
     /// The boxes in the lane, as far as this side can tell: an upper bound.
@@ -321,31 +331,36 @@ impl<T> Receiver<T> {
     /// Takes the next box (null if there is none).
     #[inline(always)]
     fn pop(&mut self, lane: &Lane<T>) -> *mut T {
+        let index = self.index;
         // Pairs with the sender's `Release` store of the pointer, as in `peek`.
-        let boxed = self.slot(self.index).load(Ordering::Acquire);
+        let boxed = self.slot(index).load(Ordering::Acquire);
         if boxed.is_null() {
             return boxed;
         }
-        self.index += 1;
-        if self.index % Line::<T>::SLOTS == 0 {
-            self.leave_line();
+        let mut next = index + 1;
+        if next % Line::<T>::SLOTS == 0 {
+            next = self.leave_line(next);
         }
+        self.index = next;
         // Hands the slots of the lines left behind back to the sender, after their nulls
         // (pairs with the sender's `Acquire` load of `head`).
         // not a mutant: needed, but loom cannot model the reordering (see `Sender::used`)
-        lane.head.store(self.index, Ordering::Release);
+        lane.head.store(next, Ordering::Release);
         boxed
     }
 
-    /// Nulls the line just read (its boxes were all taken) and wraps around at the end.
+    /// Nulls the line that ends before `end` (its boxes were all taken); returns the
+    /// index that follows it, wrapped around at the end of the storage.
     #[inline(never)]
-    fn leave_line(&mut self) {
-        for index in self.index - Line::<T>::SLOTS..self.index {
+    fn leave_line(&self, end: usize) -> usize {
+        for index in end - Line::<T>::SLOTS..end {
             // Published to the sender by the next `Release` store of `head`.
             self.slot(index).store(ptr::null_mut(), Ordering::Relaxed);
         }
-        if self.index == self.len {
-            self.index = 0;
+        if end == self.len {
+            0
+        } else {
+            end
         }
     }
 
