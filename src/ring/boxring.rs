@@ -1,73 +1,5 @@
-//! A ring of `Box<T>` whose slot is one pointer, and the recycling of the boxes.
-//!
-//! [`BoxRing::new`] returns a [`BoxProducer`] that pushes boxes and a [`BoxConsumer`] that
-//! pops them, in order, like [`RingBuffer`](super::RingBuffer) does for any `T`. A box is
-//! never null, so a slot needs no sequence word beside the pointer: null means empty, and
-//! a push is one `Release` store of the pointer into an empty slot.
-//!
-//! Streaming boxes normally costs an allocation on one thread and a free on the other.
-//! The pair also carries a second, smaller ring the other way: the consumer hands used
-//! boxes back with [`BoxConsumer::recycle`], and the producer takes them with
-//! [`BoxProducer::take_recycled`] (or lets [`BoxProducer::push_value`] do it), so a steady
-//! stream allocates nothing. When the return ring is full, a recycled box is freed; when
-//! it is empty, the producer allocates: nothing blocks and nothing leaks.
-//!
-//! ```
-//! # ringlink::__skip_doctest_under_loom!();
-//! use ringlink::ring::BoxRing;
-//!
-//! let (mut producer, mut consumer) = BoxRing::new(64);
-//! let worker = std::thread::spawn(move || {
-//!     for i in 0..1000u64 {
-//!         // Reuses a box the consumer handed back when there is one; a full ring hands
-//!         // the value back, so try again until the consumer makes room.
-//!         let mut value = i;
-//!         while let Err(full) = producer.push_value(value) {
-//!             value = full.into_inner();
-//!             std::hint::spin_loop();
-//!         }
-//!     }
-//! });
-//! let mut expected = 0;
-//! while expected < 1000 {
-//!     match consumer.pop() {
-//!         Ok(boxed) => {
-//!             assert_eq!(*boxed, expected);
-//!             expected += 1;
-//!             consumer.recycle(boxed);
-//!         }
-//!         Err(_) => std::hint::spin_loop(),
-//!     }
-//! }
-//! worker.join().unwrap();
-//! ```
-//!
-//! # Unsized values
-//!
-//! A slot holds a thin pointer, so `T` must be `Sized`. For a `Box<dyn Trait>` (or a
-//! `Box<[u8]>`, a `Box<str>`), box the box: a `BoxRing<Box<dyn Trait>>` carries
-//! `Box<Box<dyn Trait>>`, one more allocation per message unless the outer boxes are
-//! recycled (then only the inner box is allocated per message). Zero-sized `T` works: a
-//! `Box` of it is a dangling but non-null pointer, and costs no allocation.
-//!
-//! # Layout, and why
-//!
-//! Each direction is a *lane*: an array of `AtomicPtr<T>` slots aligned to a cache line,
-//! and the index of the receiving side's next slot (`head`) on a line of its own.
-//!
-//! - The receiver takes a box with one `Acquire` load of its slot; it never reads the
-//!   sender's position. It publishes `head` after every take, on its own line, so the
-//!   sender sees the room immediately (the capacity is exact).
-//! - The receiver does not null each slot as it takes it: it nulls a line's worth of
-//!   slots at once, when it leaves that line. Nulling one by one would pull the line the
-//!   sender is writing into the receiver's cache on every message while the ring runs
-//!   nearly empty (the trap issue 12 describes: 0.5–0.6× rtrb as a return ring).
-//! - The sender never reads a slot: it counts its room from `head`, which it reloads
-//!   only when the room it last saw is used up. The storage holds at least
-//!   `capacity + 7` slots (rounded up to whole lines of 8), so the slots the sender
-//!   may write always lie on lines the receiver has left and nulled.
-//!
-//! [`RingBuffer`]: super::RingBuffer
+//! The ring of `Box<T>` ([`BoxRing`]): one pointer per slot, and a return ring for
+//! recycling the boxes. The public documentation is on [`BoxRing`].
 // mutants(loom_boxring): orderings
 
 use core::fmt;
@@ -387,10 +319,78 @@ impl<T> Receiver<T> {
     }
 }
 
-/// A ring of `Box<T>`: the state shared by a [`BoxProducer`] and its [`BoxConsumer`], and
-/// the functions that make them.
+/// A ring of `Box<T>` whose slot is one pointer: the state shared by a [`BoxProducer`]
+/// and its [`BoxConsumer`], and the functions that make them.
 ///
-/// See [the module documentation](self) for the layout and for recycling.
+/// [`BoxRing::new`] returns a [`BoxProducer`] that pushes boxes and a [`BoxConsumer`] that
+/// pops them, in order, like [`RingBuffer`](super::RingBuffer) does for any `T`. A box is
+/// never null, so a slot needs no sequence word beside the pointer: null means empty, and
+/// a push is one `Release` store of the pointer into an empty slot.
+///
+/// Streaming boxes normally costs an allocation on one thread and a free on the other.
+/// The pair also carries a second ring the other way: the consumer hands used
+/// boxes back with [`BoxConsumer::recycle`], and the producer takes them with
+/// [`BoxProducer::take_recycled`] (or lets [`BoxProducer::push_value`] do it), so a steady
+/// stream allocates nothing. When the return ring is full, a recycled box is freed; when
+/// it is empty, the producer allocates: nothing blocks and nothing leaks.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// use ringlink::ring::BoxRing;
+///
+/// let (mut producer, mut consumer) = BoxRing::new(64);
+/// let worker = std::thread::spawn(move || {
+///     for i in 0..1000u64 {
+///         // Reuses a box the consumer handed back when there is one; a full ring hands
+///         // the value back, so try again until the consumer makes room.
+///         let mut value = i;
+///         while let Err(full) = producer.push_value(value) {
+///             value = full.into_inner();
+///             std::hint::spin_loop();
+///         }
+///     }
+/// });
+/// let mut expected = 0;
+/// while expected < 1000 {
+///     match consumer.pop() {
+///         Ok(boxed) => {
+///             assert_eq!(*boxed, expected);
+///             expected += 1;
+///             consumer.recycle(boxed);
+///         }
+///         Err(_) => std::hint::spin_loop(),
+///     }
+/// }
+/// worker.join().unwrap();
+/// ```
+///
+/// # Unsized values
+///
+/// A slot holds a thin pointer, so `T` must be `Sized`. For a `Box<dyn Trait>` (or a
+/// `Box<[u8]>`, a `Box<str>`), box the box: a `BoxRing<Box<dyn Trait>>` carries
+/// `Box<Box<dyn Trait>>`, one more allocation per message unless the outer boxes are
+/// recycled (then only the inner box is allocated per message). Zero-sized `T` works: a
+/// `Box` of it is a dangling but non-null pointer, and costs no allocation.
+///
+/// # Layout, and why
+///
+/// Each direction is a *lane*: an array of `AtomicPtr<T>` slots aligned to a cache line,
+/// and the index of the receiving side's next slot (`head`) on a line of its own.
+///
+/// - The receiver takes a box with one `Acquire` load of its slot; it never reads the
+///   sender's position. It publishes `head` after every take, on its own line, so the
+///   sender sees the room immediately (the capacity is exact).
+/// - The receiver does not null each slot as it takes it: it nulls a line's worth of
+///   slots at once, when it leaves that line. Nulling one by one would pull the line the
+///   sender is writing into the receiver's cache on every message while the ring runs
+///   nearly empty (a prototype that did so ran at 0.5–0.6× rtrb as the return ring of a
+///   recycling pair).
+/// - The sender never reads a slot: it counts its room from `head`, which it reloads
+///   only when the room it last saw is used up. The storage holds at least
+///   `capacity + 7` slots (rounded up to whole lines of 8), so the slots the sender
+///   may write always lie on lines the receiver has left and nulled.
+///
+/// [`RingBuffer`]: super::RingBuffer
 pub struct BoxRing<T> {
     /// Producer to consumer: the messages.
     forward: Lane<T>,
