@@ -163,11 +163,12 @@ struct Sender<T> {
     base: *const AtomicPtr<T>,
     len: usize,
     capacity: usize,
-    /// Index of the next slot to write.
+    /// Index of the next slot to write, in `0..=len` (`len` until the push that wraps it).
     index: usize,
-    /// Index of the first slot that may not be written before `head` is loaded again:
-    /// `capacity` slots past the `head` last seen. `index == limit` means full as far as
-    /// this side knows (the room, `capacity - used`, is below `len`, so it is 0 then).
+    /// Index of the first slot that may not be written before `refresh`: `capacity` slots
+    /// past the `head` last seen, or the end of the storage if that comes first. So the
+    /// fast path has one comparison for both "full as far as this side knows" and "time
+    /// to wrap around".
     limit: usize,
 }
 
@@ -182,19 +183,15 @@ impl<T> Sender<T> {
     /// Publishes `boxed`, or returns `false` if the lane is full.
     #[inline(always)]
     fn push(&mut self, lane: &Lane<T>, boxed: *mut T) -> bool {
-        let index = self.index;
-        if index == self.limit && !self.refresh(lane) {
+        if self.index == self.limit && !self.refresh(lane) {
             return false;
         }
+        // `index < limit <= len`.
+        let index = self.index;
         // Publishes the box: everything written into it before happens before the
         // receiver's `Acquire` load that finds this pointer.
         self.slot(index).store(boxed, Ordering::Release);
-        let mut next = index + 1;
-        // `len` is a whole number of lines: only a line's end can be the storage's end.
-        if next % Line::<T>::SLOTS == 0 && next == self.len {
-            next = 0;
-        }
-        self.index = next;
+        self.index = index + 1;
         true
     }
 
@@ -204,16 +201,15 @@ impl<T> Sender<T> {
         self.index != self.limit || self.refresh(lane)
     }
 
-    /// Recounts the room from the receiver's `head`; returns whether there is any.
+    /// Wraps the index around at the end of the storage, and recounts the room from the
+    /// receiver's `head`; returns whether there is any.
     #[inline(never)]
     fn refresh(&mut self, lane: &Lane<T>) -> bool {
+        if self.index == self.len {
+            self.index = 0;
+        }
         let room = self.capacity - self.used(lane);
-        let limit = self.index + room;
-        self.limit = if limit >= self.len {
-            limit - self.len
-        } else {
-            limit
-        };
+        self.limit = (self.index + room).min(self.len);
         room != 0
     }
 
@@ -227,11 +223,16 @@ impl<T> Sender<T> {
         // exceeding loom's branch limit (the sender spins on a stale `head`).
         // not a mutant: loom cannot model the reordering it forbids (see above)
         let head = lane.head.load(Ordering::Acquire);
-        // `head` trails `index` by at most `capacity < len` slots.
-        if self.index >= head {
-            self.index - head
+        let index = if self.index == self.len {
+            0
         } else {
-            self.index + self.len - head
+            self.index
+        };
+        // `head` trails `index` by at most `capacity < len` slots.
+        if index >= head {
+            index - head
+        } else {
+            index + self.len - head
         }
     }
 }
