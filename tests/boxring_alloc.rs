@@ -4,18 +4,31 @@
 // store back that long), so the producer could rightly allocate there.
 //! A stream of boxes with recycling allocates nothing once enough boxes circulate.
 //!
-//! The whole process's allocations are counted by a global allocator, so this file holds
-//! one test only (the test harness itself is idle while it runs).
+//! A global allocator counts the allocations and frees made on the two threads of the
+//! stream (the test harness's own thread, which polls for the test's end and may
+//! allocate meanwhile, is not counted), so this file holds one test only.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
 use ringlink::ring::BoxRing;
 
-/// Counts allocations and frees while `COUNTING` is set.
+/// Counts allocations and frees made on a thread that set `COUNTED`, while `COUNTING` is
+/// set.
 struct Counting;
+
+thread_local! {
+    /// Whether this thread is one of the stream's (a constant initialiser and no
+    /// destructor: reading it never allocates).
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counted() -> bool {
+    COUNTING.load(Ordering::Relaxed) && COUNTED.with(Cell::get)
+}
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
@@ -25,7 +38,7 @@ static FREES: AtomicUsize = AtomicUsize::new(0);
 // allocate.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counted() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller's guarantees for `layout` are passed on.
@@ -33,7 +46,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counted() {
             FREES.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation is).
@@ -61,6 +74,7 @@ fn a_recycled_stream_allocates_nothing_after_warm_up() {
     let barrier = Arc::new(Barrier::new(2));
     let theirs = barrier.clone();
     let pusher = thread::spawn(move || {
+        COUNTED.with(|counted| counted.set(true));
         // Running: its start-up (which frees memory of its own) is over.
         theirs.wait();
         theirs.wait();
@@ -74,6 +88,7 @@ fn a_recycled_stream_allocates_nothing_after_warm_up() {
         theirs.wait();
         producer
     });
+    COUNTED.with(|counted| counted.set(true));
     barrier.wait();
     // Both threads run and wait: from here on, only the stream runs.
     COUNTING.store(true, Ordering::SeqCst);
