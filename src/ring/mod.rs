@@ -38,9 +38,11 @@
 //! [`crate::mpsc`].
 
 mod batch;
+mod boxring;
 mod error;
 
 pub use batch::PopIter;
+pub use boxring::{BoxConsumer, BoxProducer, BoxRing};
 pub use error::{CapacityError, PopError, PushError};
 
 use core::fmt;
