@@ -26,18 +26,44 @@
 //!   for `valgrind --tool=callgrind` (instructions per pair = the difference between two
 //!   `n`, divided by the difference of `n`).
 
-#[path = "support/mod.rs"]
-mod support;
+mod common;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use crossbeam_utils::CachePadded;
 
-use support::{relax, Partner};
+use common::support;
+
+/// The partner thread as these benchmarks start it: on the second CPU, meeting the caller
+/// at the returned barrier once its side is ready.
+struct Partner<R>(support::Partner<R>);
+
+impl<R: Send + 'static> Partner<R> {
+    fn spawn(work: impl FnOnce(&Barrier) -> R + Send + 'static) -> (Self, Arc<Barrier>) {
+        let barrier = Arc::new(Barrier::new(2));
+        let theirs = barrier.clone();
+        let partner = support::Partner::start(support::Cpus::pair(), move || work(&theirs));
+        (Partner(partner), barrier)
+    }
+
+    fn join(self) -> R {
+        self.0.join()
+    }
+}
+
+/// Between two polls: spin when the partner has a CPU of its own, yield when it shares ours.
+#[inline]
+fn relax() {
+    if support::two_cores() {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
 
 const CAPACITY: usize = 1024;
 

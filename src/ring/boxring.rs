@@ -490,9 +490,19 @@ impl<T> BoxRing<T> {
         capacity: usize,
         recycle_capacity: usize,
     ) -> Result<(BoxProducer<T>, BoxConsumer<T>), CapacityError> {
-        let error = |capacity| CapacityError {
-            capacity,
-            value_size: core::mem::size_of::<AtomicPtr<T>>(),
+        let error = |capacity: usize| {
+            let line = Line::<T>::SLOTS;
+            CapacityError {
+                capacity,
+                // As `Lane::try_new` counts them.
+                storage: capacity
+                    .checked_add(2 * line - 2)
+                    .and_then(|n| (n / line * line).checked_add(line - 1)),
+                slot_size: core::mem::size_of::<AtomicPtr<T>>(),
+                value_size: core::mem::size_of::<AtomicPtr<T>>(),
+                rounding: "the capacity plus a line of slack, in whole cache lines",
+                overhead: ": one pointer, null when empty",
+            }
         };
         let forward = Lane::try_new(capacity).ok_or(error(capacity))?;
         let back = Lane::try_new(recycle_capacity).ok_or(error(recycle_capacity))?;

@@ -87,6 +87,10 @@ pub struct CapacityError {
     pub(crate) storage: Option<usize>,
     pub(crate) slot_size: usize,
     pub(crate) value_size: usize,
+    /// How the number of slots follows from the capacity, for the message.
+    pub(crate) rounding: &'static str,
+    /// What a slot holds besides the value, for the message.
+    pub(crate) overhead: &'static str,
 }
 
 impl CapacityError {
@@ -115,9 +119,8 @@ impl fmt::Display for CapacityError {
         }
         write!(
             f,
-            " (the capacity rounded up to a power of two) of {} bytes each \
-             ({} for the value, the rest for its sequence word and alignment)",
-            self.slot_size, self.value_size
+            " ({}) of {} bytes each ({} for the value{})",
+            self.rounding, self.slot_size, self.value_size, self.overhead
         )
     }
 }

@@ -176,6 +176,8 @@ impl<T> RingBuffer<T> {
                 storage,
                 slot_size: core::mem::size_of::<Slot<T>>(),
                 value_size: core::mem::size_of::<T>(),
+                rounding: "the capacity rounded up to a power of two",
+                overhead: ", the rest for its sequence word and alignment",
             };
             let storage = storage.ok_or(error)?;
             let mut buffer: Vec<Slot<T>> = Vec::new();
