@@ -2,7 +2,8 @@
 //! single-consumer ring buffers.
 //!
 //! - [`ring`]: the non-blocking core, [`ring::RingBuffer`] with its [`ring::Producer`]
-//!   and [`ring::Consumer`] halves.
+//!   and [`ring::Consumer`] halves, and [`ring::BoxRing`], a ring of boxes whose slot is
+//!   one pointer, with a way to hand used boxes back for reuse.
 //! - [`wait`]: how a blocked side waits for the other ([`wait::WaitStrategy`]).
 //! - [`mpsc`]: a blocking channel that drops in for `std::sync::mpsc::sync_channel`
 //!   (single producer), built on the ring.
