@@ -45,6 +45,11 @@ const SENDER_WAITING: usize = 2;
 const CLAIMED: usize = 3;
 
 /// `send`, `try_send` (`Deadline::Now`; `Timeout` then means full) and `send_timeout`.
+///
+/// Never inlined: the halves' `send` and `recv` branch here from their fast path, which
+/// must stay small enough to be inlined into the caller's loop.
+#[cold]
+#[inline(never)]
 pub(super) fn send<T>(
     state: &AtomicUsize,
     end: &mut SendEnd<T>,
@@ -139,6 +144,9 @@ fn hand_over<T>(state: &AtomicUsize, producer: &mut Producer<T>, waits: &Waits, 
 }
 
 /// `recv`, `try_recv` (`Deadline::Now`; `Timeout` then means empty) and `recv_timeout`.
+/// Never inlined, as `send`.
+#[cold]
+#[inline(never)]
 pub(super) fn recv<T>(
     state: &AtomicUsize,
     end: &mut RecvEnd<T>,

@@ -251,12 +251,12 @@ impl WaitSlot {
         let cpu = current_cpu();
         let waker_cpu = self.state.waker_cpu.load(Ordering::Relaxed);
         let yields_on_hint = self.yields_on_hint.load(Ordering::Relaxed);
-        let (choice, hint) = choose(Facts {
+        let facts = Facts {
             cpu,
             waker_cpu: (waker_cpu != NO_CPU).then_some(waker_cpu),
             yields_on_hint,
-            process_may_spin: process_may_spin(cpu),
-        });
+        };
+        let (choice, hint) = choose(facts, || process_may_spin(cpu));
         // Only the owner touches the count: plain loads and stores.
         match hint {
             Hint::Keep => {}

@@ -6,7 +6,8 @@
 //! calling thread runs on, the CPUs on which this process's waiters have been seen, and
 //! whether the process may run on more than one CPU.
 
-/// What the adaptive wait knows when it starts waiting.
+/// What the adaptive wait knows when it starts waiting (besides the process-wide guess,
+/// which [`choose`] asks for only when these do not decide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Facts {
     /// The CPU the waiting thread runs on, if the OS tells.
@@ -15,8 +16,6 @@ pub(crate) struct Facts {
     pub(crate) waker_cpu: Option<usize>,
     /// How many waits already yielded because `waker_cpu` named the waiter's CPU.
     pub(crate) yields_on_hint: usize,
-    /// Whether spinning helps by the process-wide guess (see [`process_may_spin`]).
-    pub(crate) process_may_spin: bool,
 }
 
 /// What the adaptive wait does before it parks.
@@ -51,8 +50,9 @@ pub(crate) const YIELD_HINT_WAITS: usize = 64;
 /// When the waker ran on another CPU, spin. When it ran on ours, a spin could only end
 /// by timing out (the two threads take turns on one CPU): yield, until the hint has been
 /// trusted [`YIELD_HINT_WAITS`] times, then forget it. Without a usable hint, the
-/// process-wide guess decides.
-pub(crate) fn choose(facts: Facts) -> (Choice, Hint) {
+/// process-wide guess decides: `process_may_spin` is called only then (it costs a few
+/// loads on a path an active pair takes every few messages).
+pub(crate) fn choose(facts: Facts, process_may_spin: impl FnOnce() -> bool) -> (Choice, Hint) {
     let mut hint = Hint::Keep;
     if let (Some(cpu), Some(waker)) = (facts.cpu, facts.waker_cpu) {
         if waker != cpu {
@@ -63,7 +63,7 @@ pub(crate) fn choose(facts: Facts) -> (Choice, Hint) {
         }
         hint = Hint::Forget;
     }
-    let choice = if facts.process_may_spin {
+    let choice = if process_may_spin() {
         Choice::Spin
     } else {
         Choice::Yield
@@ -148,47 +148,47 @@ mod tests {
             cpu,
             waker_cpu,
             yields_on_hint: 0,
-            process_may_spin: false,
         }
+    }
+
+    /// A process-wide guess that must not be asked for.
+    fn unasked() -> bool {
+        panic!("the hint decides: the process-wide guess is not needed")
     }
 
     #[test]
     fn a_waker_on_another_cpu_means_spin_even_when_the_process_says_yield() {
-        assert_eq!(choose(facts(Some(0), Some(1))), (Choice::Spin, Hint::Keep));
+        assert_eq!(
+            choose(facts(Some(0), Some(1)), unasked),
+            (Choice::Spin, Hint::Keep)
+        );
     }
 
     #[test]
     fn a_waker_on_our_cpu_means_yield_even_when_the_process_says_spin() {
-        let same = Facts {
-            process_may_spin: true,
-            ..facts(Some(3), Some(3))
-        };
-        assert_eq!(choose(same), (Choice::Yield, Hint::CountYield));
+        let same = facts(Some(3), Some(3));
+        assert_eq!(choose(same, unasked), (Choice::Yield, Hint::CountYield));
     }
 
     #[test]
     fn a_same_cpu_hint_is_forgotten_after_its_last_yield() {
-        let mut same = Facts {
-            process_may_spin: true,
-            ..facts(Some(2), Some(2))
-        };
+        let mut same = facts(Some(2), Some(2));
         for yields in 0..YIELD_HINT_WAITS - 1 {
             same.yields_on_hint = yields;
-            assert_eq!(choose(same), (Choice::Yield, Hint::CountYield), "{yields}");
+            let choice = choose(same, unasked);
+            assert_eq!(choice, (Choice::Yield, Hint::CountYield), "{yields}");
         }
         same.yields_on_hint = YIELD_HINT_WAITS - 1;
-        assert_eq!(choose(same), (Choice::Spin, Hint::Forget));
-        same.process_may_spin = false;
-        assert_eq!(choose(same), (Choice::Yield, Hint::Forget));
+        assert_eq!(choose(same, || true), (Choice::Spin, Hint::Forget));
+        assert_eq!(choose(same, || false), (Choice::Yield, Hint::Forget));
     }
 
     #[test]
     fn without_a_hint_the_process_decides() {
         for cpus in [(None, None), (Some(0), None), (None, Some(1))] {
-            let mut f = facts(cpus.0, cpus.1);
-            assert_eq!(choose(f), (Choice::Yield, Hint::Keep), "{cpus:?}");
-            f.process_may_spin = true;
-            assert_eq!(choose(f), (Choice::Spin, Hint::Keep), "{cpus:?}");
+            let f = facts(cpus.0, cpus.1);
+            assert_eq!(choose(f, || false), (Choice::Yield, Hint::Keep), "{cpus:?}");
+            assert_eq!(choose(f, || true), (Choice::Spin, Hint::Keep), "{cpus:?}");
         }
     }
 
