@@ -164,10 +164,25 @@ impl<T> Receiver<T> {
         TryIter { receiver: self }
     }
 
-    /// Every receive: from the ring (the blocking end waits for a value), or through
-    /// the hand-over of a rendezvous channel.
+    /// Every receive. The fast path is one try on a ring with a value, kept small enough
+    /// to be inlined into the caller's loop; everything else (an empty ring, a
+    /// rendezvous, a disconnection) is the slow path.
     #[inline(always)]
     fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        let tried = self.half.with(|end, rendezvous| match rendezvous {
+            None => end.try_pop(),
+            Some(_) => None,
+        });
+        match tried {
+            Some(value) => Ok(value),
+            None => self.recv_slow(deadline),
+        }
+    }
+
+    /// From the ring (the blocking end waits for a value), or through the hand-over of a
+    /// rendezvous channel.
+    #[inline(never)]
+    fn recv_slow(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         self.half.with(|end, rendezvous| match rendezvous {
             None => end.recv(deadline, || false),
             Some(state) => rendezvous::recv(state, end, deadline),

@@ -127,10 +127,25 @@ impl<T> SyncSender<T> {
         self.send_until(value, Deadline::after(timeout))
     }
 
-    /// Every send: through the ring (the blocking end waits for room), or through the
-    /// hand-over of a rendezvous channel.
+    /// Every send. The fast path is one try on a ring with room, kept small enough to
+    /// be inlined into the caller's loop; everything else (a full ring, a rendezvous, a
+    /// disconnection) is the slow path.
     #[inline(always)]
     fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        let tried = self.half.with(|end, rendezvous| match rendezvous {
+            None => end.try_push(value),
+            Some(_) => Err(value),
+        });
+        match tried {
+            Ok(()) => Ok(()),
+            Err(value) => self.send_slow(value, deadline),
+        }
+    }
+
+    /// Through the ring (the blocking end waits for room), or through the hand-over of a
+    /// rendezvous channel.
+    #[inline(never)]
+    fn send_slow(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         self.half.with(|end, rendezvous| match rendezvous {
             None => end.send(value, deadline, || false),
             Some(state) => rendezvous::send(state, end, value, deadline),
