@@ -30,6 +30,10 @@ pub mod mpsc;
 
 pub mod service;
 
+/// The unbounded queue behind `mpsc::channel()`, for tests and loom models only.
+#[doc(hidden)]
+pub use ring::list as __list;
+
 /// Which fence pair the wake-up handshake of this process uses: `"membarrier"` (Linux's
 /// asymmetric barrier) or `"seqcst"` (a full fence on both sides: other systems, Miri, or
 /// `RINGLINK_FENCE=seqcst` set when the first channel or service was made). For tests.

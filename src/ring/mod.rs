@@ -40,6 +40,8 @@
 mod batch;
 mod boxring;
 mod error;
+#[doc(hidden)]
+pub mod list;
 
 pub use batch::PopIter;
 pub use boxring::{BoxConsumer, BoxProducer, BoxRing};
