@@ -614,8 +614,8 @@ impl<T> ListConsumer<T> {
         let position = self.position;
         // SAFETY: as in `pop`.
         let slot = unsafe { Segment::slot(self.segment, position % LAP) };
-        // As in `pop`.
-        slot.stamp.load(Ordering::Acquire) != position.wrapping_add(1)
+        // `Relaxed`: nothing is read on the strength of it (`pop` acquires for itself).
+        slot.stamp.load(Ordering::Relaxed) != position.wrapping_add(1)
     }
 
     /// Moves into the next segment after taking the current one's last value, and
