@@ -465,10 +465,16 @@ impl<T> SharedListProducer<T> {
                 index = wait_for_next_lap(&tail.index);
                 continue;
             }
-            // Pairs with the installer's `Release` store: the segment's contents are
-            // visible. Not dereferenced unless the CAS below succeeds, which proves it is
-            // `index`'s segment: `index` stood still from the load above to the CAS, and
-            // `segment` changes only while `index` is on a sentinel.
+            // Not dereferenced unless the CAS below succeeds, which proves it is `index`'s
+            // segment: `index` stood still from its load to the CAS, and `segment`
+            // changes only while `index` is on a sentinel. The `Acquire` of `index`
+            // makes `segment` this lap's or a later one's; this `Acquire` (with the
+            // installer's `Release` store) excludes a later one's when the CAS succeeds:
+            // that store comes after the CAS that moved `index` past this lap, which then
+            // happens before this CAS, so this one cannot find `index` unchanged.
+            // not a mutant: it forbids a load reading from a store that in effect comes
+            // after its own thread's later CAS (load buffering), which loom does not model
+            // (a load returns only values already stored).
             let segment = tail.segment.load(Ordering::Acquire);
             if offset == SLOTS - 1 && fresh.is_null() {
                 fresh = self.shared.take_segment();
@@ -486,6 +492,9 @@ impl<T> SharedListProducer<T> {
                     if offset == SLOTS - 1 {
                         // `claimed` is the sentinel: install the next lap's segment.
                         let next = core::mem::replace(&mut fresh, ptr::null_mut());
+                        // Pairs with the `Acquire` load of `segment` above (see there).
+                        // not a mutant: the same load buffering loom does not model; the
+                        // waiters find `next` through `index`'s `Release` below.
                         tail.segment.store(next, Ordering::Release);
                         // Lowers the sentinel; pairs with the other producers' `Acquire`
                         // loads of `index`, which then find `next` in `segment`.
