@@ -354,6 +354,7 @@ impl<T> ListProducer<T> {
         // hand-over, or a fresh segment).
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
         if offset == SLOTS - 1 {
+            // mutant(loom_list): publish a segment's last value before linking the next => { slot.stamp.store(position.wrapping_add(1), Ordering::Release); self.link_next(); return; }
             self.link_next();
         } else {
             self.position = position.wrapping_add(1);
@@ -492,6 +493,7 @@ impl<T> SharedListProducer<T> {
                     if offset == SLOTS - 1 {
                         // `claimed` is the sentinel: install the next lap's segment.
                         let next = core::mem::replace(&mut fresh, ptr::null_mut());
+                        // mutant(loom_list): lower the sentinel before installing the segment => { tail.index.store(claimed.wrapping_add(1), Ordering::Release); tail.segment.store(next, Ordering::Release); }
                         // Pairs with the `Acquire` load of `segment` above (see there).
                         // not a mutant: the same load buffering loom does not model; the
                         // waiters find `next` through `index`'s `Release` below.
@@ -636,7 +638,11 @@ impl<T> ListConsumer<T> {
         // Set before the last slot's stamp that `pop` just acquired.
         // SAFETY: `old` is alive until recycled below.
         let next = unsafe { (*old).next.load(Ordering::Relaxed) };
-        debug_assert!(!next.is_null(), "the last slot is published after the link");
+        // Once per segment, so a real check: a broken invariant is a panic, not UB.
+        assert!(
+            !next.is_null(),
+            "ringlink: a segment's last value published unlinked"
+        );
         self.segment = next;
         self.position = self.position.wrapping_add(2);
         // SAFETY: every value of `old` is popped, and each producer's last access to it
