@@ -165,7 +165,7 @@ fn many_shared_producers_keep_per_producer_order() {
         })
         .collect();
     drop(producer);
-    let mut next = vec![0; PRODUCERS];
+    let mut next = [0; PRODUCERS];
     for _ in 0..per_producer * PRODUCERS {
         let (p, i) = pop_wait(&mut consumer);
         assert_eq!(i, next[p], "producer {p} out of order");

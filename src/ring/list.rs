@@ -23,9 +23,9 @@
 //!
 //! # How it works
 //!
-//! Positions count up from 0 in *laps* of [`LAP`]: position `p` lives in slot
+//! Positions count up from 0 in *laps* of `LAP`: position `p` lives in slot
 //! `p % LAP` of the segment of lap `p / LAP`. A segment has `LAP - 1` slots; the last
-//! offset of each lap, [`SLOTS`], is no slot but a *sentinel*: the shared producer's
+//! offset of each lap, `SLOTS`, is no slot but a *sentinel*: the shared producer's
 //! index sits on it while the producer that took the segment's last slot installs the
 //! next segment (the one producer and the consumer skip it). A slot's `stamp` is its
 //! position plus one once its value is written: the stamps a recycled segment keeps
