@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -197,12 +197,17 @@ fn pushes_ordered_by_a_join_are_popped_in_that_order() {
 }
 
 #[test]
-fn shared_producer_is_send_and_sync() {
+fn the_halves_are_send_sync_and_unwind_safe() {
     fn send_sync<S: Send + Sync>() {}
     fn send<S: Send>() {}
     send_sync::<SharedListProducer<Box<u8>>>();
     send::<ringlink::__list::ListProducer<Box<u8>>>();
     send::<ListConsumer<Box<u8>>>();
+    // As std's channel halves, whatever `T`.
+    fn unwind_safe<U: UnwindSafe + RefUnwindSafe>() {}
+    unwind_safe::<SharedListProducer<std::cell::Cell<u8>>>();
+    unwind_safe::<ringlink::__list::ListProducer<std::cell::Cell<u8>>>();
+    unwind_safe::<ListConsumer<std::cell::Cell<u8>>>();
 }
 
 #[test]
