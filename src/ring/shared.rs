@@ -89,6 +89,8 @@ impl<T> SharedProducer<T> {
             // published by its `seq` below.
             match ring
                 .tail
+                // mutant(loom_mpsc_shared): claim without Release (AcqRel -> Acquire) => .compare_exchange_weak(tail, tail.wrapping_add(1), Acquire, Acquire)
+                // mutant(loom_mpsc_shared): claim without Acquire (AcqRel -> Release) => .compare_exchange_weak(tail, tail.wrapping_add(1), Release, Relaxed)
                 .compare_exchange_weak(tail, tail.wrapping_add(1), AcqRel, Acquire)
             {
                 Ok(_) => break,
