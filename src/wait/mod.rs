@@ -8,9 +8,9 @@
 //!
 //! # The handshake
 //!
-//! A sleeper counts itself in its slot ("I am parking"), then looks again for what it
+//! A sleeper announces itself in its slot ("I am parking"), then looks again for what it
 //! waits for (a value, a free slot, a disconnection); a waker publishes first, then looks
-//! at the slot and unparks only when a sleeper is counted. Each side's store must be
+//! at the slot and unparks only when a sleeper has announced itself. Each side's store must be
 //! ordered before
 //! its load, or both can miss the other's store and the sleeper never wakes. That
 //! StoreLoad barrier is split unevenly (see `fence.rs`): the waker, which
@@ -99,9 +99,10 @@ const YIELDS_ON_ONE_CPU: u32 = 3;
 /// Where one side of a channel sleeps, and how the other side wakes it.
 ///
 /// The side that owns the slot waits on it; the other side wakes it. One side may be
-/// several threads (the senders of a cloned channel): each registers before it parks,
-/// and a waker that finds any registered unparks them all; each then looks again at
-/// what it waits for and parks again if it is not there.
+/// several threads (the senders of a cloned channel): each announces itself before it
+/// parks, and a waker that finds announcements unparks every thread that made one; each
+/// then looks again at what it waits for, and announces itself again before it parks
+/// again.
 pub(crate) struct WaitSlot {
     /// Read by the waker after every message, so it has a cache line of its own, written
     /// only around a sleep.
@@ -110,19 +111,22 @@ pub(crate) struct WaitSlot {
     /// since that hint was last forgotten (see [`WaitSlot::spinning_helps`]). Off the
     /// `state` line, which the waker reads.
     yields_on_hint: AtomicUsize,
-    /// The threads parked or about to park here, each registered under the lock that
-    /// also raises `sleeping`. A waker that saw `sleeping` raised locks after that
-    /// registration: had its lock come first, its load would happen before the store it
-    /// read, which coherence forbids. Locked only around a sleep.
-    sleepers: Mutex<Vec<Thread>>,
+    /// The threads parked or about to park here, and whether each has announced itself.
+    /// A waker that saw `pending` raised locks after the announcement it saw: had its
+    /// lock come first, its load would happen before the store it read, which coherence
+    /// forbids. It clears every announcement and `pending` in one critical section,
+    /// unparking the threads that made them, so no announcement is cleared unseen.
+    /// Locked only around a sleep.
+    sleepers: Mutex<Vec<Sleeper>>,
 }
 
 struct State {
-    /// How many threads are registered to park here: raised by a sleeper before it
-    /// re-checks and parks, lowered when it leaves; wakers only read it. All its
-    /// accesses are `Relaxed`: the fences around them order them with the channel's
-    /// data, and the lock orders them with the registrations.
-    sleeping: AtomicUsize,
+    /// How many of the registered threads have announced that they are about to park
+    /// and have not been unparked since. Written only under the `sleepers` lock, with
+    /// the announcements themselves; read without it by wakers, who lock only when it
+    /// is not 0. All its accesses are `Relaxed`: the fences around the lock-free load
+    /// and the sleeper's re-check order them with the channel's data.
+    pending: AtomicUsize,
     /// The CPU on which the last thread that had to unpark the owner ran, or [`NO_CPU`]:
     /// the owner's hint, when it next waits, whether the thread it waits for shares its
     /// CPU. Never needed for correctness.
@@ -136,7 +140,7 @@ impl WaitSlot {
     pub(crate) fn new() -> Self {
         WaitSlot {
             state: CachePadded::new(State {
-                sleeping: AtomicUsize::new(0),
+                pending: AtomicUsize::new(0),
                 waker_cpu: AtomicUsize::new(NO_CPU),
             }),
             yields_on_hint: AtomicUsize::new(0),
@@ -153,7 +157,7 @@ impl WaitSlot {
         // StoreLoad with the sleeper's `heavy_fence`: either it sees what we published
         // before it parks, or we see its flag here.
         light_fence();
-        if self.state.sleeping.load(Ordering::Relaxed) != 0 {
+        if self.state.pending.load(Ordering::Relaxed) != 0 {
             self.unpark();
         }
     }
@@ -165,7 +169,7 @@ impl WaitSlot {
         // mutant(loom_mpsc): notify_strong fence (drops, rendezvous) removed =>
         // mutant(loom_service): notify_strong fence (stop, link close, client drop) removed =>
         fence(Ordering::SeqCst);
-        if self.state.sleeping.load(Ordering::Relaxed) != 0 {
+        if self.state.pending.load(Ordering::Relaxed) != 0 {
             self.unpark();
         }
     }
@@ -173,15 +177,19 @@ impl WaitSlot {
     #[cold]
     #[inline(never)]
     fn unpark(&self) {
-        // Wakers never write `sleeping`: only the sleepers do, so no waker can hide a
-        // sleeper from another. The price: until a woken sleeper has left, each message
-        // unparks it again (a look at its parking state, no system call once it is
-        // up).
+        let mut sleepers = lock(&self.sleepers);
+        if self.state.pending.load(Ordering::Relaxed) == 0 {
+            return; // another waker came first, and unparked them
+        }
+        // Clearing the announcements spares the next messages an unpark each while the
+        // sleepers are still on their way up.
+        self.state.pending.store(0, Ordering::Relaxed);
         if let Some(cpu) = current_cpu() {
             self.state.waker_cpu.store(cpu, Ordering::Relaxed);
         }
-        for thread in lock(&self.sleepers).iter() {
-            thread.unpark();
+        for sleeper in sleepers.iter_mut().filter(|s| s.announced) {
+            sleeper.announced = false;
+            sleeper.thread.unpark();
         }
     }
 
@@ -277,18 +285,20 @@ impl WaitSlot {
         choice == Choice::Spin
     }
 
-    /// The parking phase: register (which announces), re-check, sleep; loop on spurious
+    /// The parking phase: register, then announce, re-check, sleep; loop on spurious
     /// wake-ups.
     fn park_until<R>(
         &self,
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<R>,
     ) -> Option<R> {
-        // Registered, and counted in `sleeping`, until this returns (or `poll` panics).
-        let _registered = Registered::new(self);
+        // Registered until this returns (or `poll` panics).
+        let registered = Registered::new(self);
         loop {
-            // Announced before the re-check below: a waker that published before our
-            // re-check is seen by it, one that published after sees `sleeping`.
+            // Announce before the re-check below: a waker that published before our
+            // re-check is seen by it, one that published after sees the announcement.
+            // mutant(loom_mpsc): park: no announcement before the re-check =>
+            registered.announce();
             heavy_fence();
             // mutant(loom_mpsc): park: re-check after announcing removed => if let Some(ready) = None {
             if let Some(ready) = poll() {
@@ -304,7 +314,7 @@ impl WaitSlot {
                     thread::park_timeout(deadline - now);
                 }
             }
-            // Woken, timed out or spurious: look before the next fence, so that a real
+            // Woken, timed out or spurious: look before announcing again, so that a real
             // wake-up costs no second heavy fence.
             if let Some(ready) = poll() {
                 return Some(ready);
@@ -313,8 +323,14 @@ impl WaitSlot {
     }
 }
 
-/// A thread's registration with a [`WaitSlot`] for one parking phase: in its list of
-/// sleepers and counted in `sleeping`.
+/// A thread that parks, or is about to, on a [`WaitSlot`].
+struct Sleeper {
+    thread: Thread,
+    /// Announced and not unparked since: counted in `pending`.
+    announced: bool,
+}
+
+/// A thread's registration with a [`WaitSlot`] for one parking phase.
 struct Registered<'a> {
     slot: &'a WaitSlot,
     thread: thread::ThreadId,
@@ -322,21 +338,43 @@ struct Registered<'a> {
 
 impl<'a> Registered<'a> {
     fn new(slot: &'a WaitSlot) -> Self {
-        let current = thread::current();
-        let id = current.id();
-        let mut sleepers = lock(&slot.sleepers);
-        sleepers.push(current);
-        // mutant(loom_mpsc): park: no announcement (sleeping not raised) => let _ = &slot.state.sleeping;
-        slot.state.sleeping.fetch_add(1, Ordering::Relaxed);
+        let thread = thread::current();
+        let id = thread.id();
+        lock(&slot.sleepers).push(Sleeper {
+            thread,
+            announced: false,
+        });
         Registered { slot, thread: id }
+    }
+
+    /// Announces that this thread is about to park (unless it already has and no waker
+    /// has unparked it since).
+    fn announce(&self) {
+        let mut sleepers = lock(&self.slot.sleepers);
+        let me = Self::find(&mut sleepers, self.thread);
+        if !me.announced {
+            me.announced = true;
+            let pending = &self.slot.state.pending;
+            pending.store(pending.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+    }
+
+    fn find(sleepers: &mut [Sleeper], thread: thread::ThreadId) -> &mut Sleeper {
+        match sleepers.iter_mut().find(|s| s.thread.id() == thread) {
+            Some(me) => me,
+            None => unreachable!("a registered thread is in the list until it leaves"),
+        }
     }
 }
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         let mut sleepers = lock(&self.slot.sleepers);
-        self.slot.state.sleeping.fetch_sub(1, Ordering::Relaxed);
-        if let Some(at) = sleepers.iter().position(|t| t.id() == self.thread) {
+        if Self::find(&mut sleepers, self.thread).announced {
+            let pending = &self.slot.state.pending;
+            pending.store(pending.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+        }
+        if let Some(at) = sleepers.iter().position(|s| s.thread.id() == self.thread) {
             sleepers.swap_remove(at);
         }
     }
@@ -345,7 +383,7 @@ impl Drop for Registered<'_> {
 impl fmt::Debug for WaitSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitSlot")
-            .field("sleeping", &self.state.sleeping.load(Ordering::Relaxed))
+            .field("pending", &self.state.pending.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -489,7 +527,7 @@ mod tests {
         // The waker, pinned, rings once the sleeper has announced itself, so that the
         // ring needs an unpark (a fresh thread's park does not return spuriously).
         let waker_cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-        while slot.state.sleeping.load(Ordering::Relaxed) == 0 {
+        while slot.state.pending.load(Ordering::Relaxed) == 0 {
             std::thread::yield_now();
         }
         rung.store(true, Ordering::Release);
