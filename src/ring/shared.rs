@@ -71,7 +71,10 @@ impl<T> SharedProducer<T> {
         // with its claim. So this pusher's view of `head`, once reloaded below, is never
         // more than `capacity` behind the `tail` it holds, and a full ring is told from a
         // stale view. (With `Relaxed`, a `tail` could outrun every `head` this thread may
-        // see, and the push would spin on it.)
+        // see, and the push would report a full ring that is not.)
+        // not a mutant: only a `try_send` racing with a pop could tell (a spurious `Full`
+        // from a stale view), which no model can assert; on x86 the claim is a full fence
+        // anyway.
         let mut tail = ring.tail.load(Acquire);
         loop {
             if tail.wrapping_sub(*cached_head) >= producer.capacity {
@@ -89,8 +92,10 @@ impl<T> SharedProducer<T> {
             // published by its `seq` below.
             match ring
                 .tail
-                // mutant(loom_mpsc_shared): claim without Release (AcqRel -> Acquire) => .compare_exchange_weak(tail, tail.wrapping_add(1), Acquire, Acquire)
-                // mutant(loom_mpsc_shared): claim without Acquire (AcqRel -> Release) => .compare_exchange_weak(tail, tail.wrapping_add(1), Release, Relaxed)
+                // not a mutant: as for the load of `tail` above. The `Release` that
+                // publishes a zero-sized value is not shown either: in the model
+                // `a_zero_sized_send_through_a_clone_publishes_what_came_before` the
+                // receiver also learns of the send through the wake-up handshake.
                 .compare_exchange_weak(tail, tail.wrapping_add(1), AcqRel, Acquire)
             {
                 Ok(_) => break,
