@@ -30,10 +30,11 @@
 //!
 //! | method | waits while | gives up with |
 //! |---|---|---|
+//! | [`Sender::send`] | never (the buffer grows) | [`SendError`] when the receiver is gone |
 //! | [`SyncSender::send`] | the buffer is full (rendezvous: until the receiver has taken the value) | [`SendError`] when the receiver is gone |
 //! | [`SyncSender::try_send`] | never | [`TrySendError::Full`], [`TrySendError::Disconnected`] |
 //! | [`SyncSender::send_timeout`] | the buffer is full, for at most the timeout | [`SendTimeoutError::Timeout`], [`SendTimeoutError::Disconnected`] |
-//! | [`Receiver::recv`] | the buffer is empty | [`RecvError`] when the sender is gone and the buffer empty |
+//! | [`Receiver::recv`] | the buffer is empty | [`RecvError`] when every sender is gone and the buffer empty |
 //! | [`Receiver::try_recv`] | never | [`TryRecvError::Empty`], [`TryRecvError::Disconnected`] |
 //! | [`Receiver::recv_timeout`], [`Receiver::recv_deadline`] | the buffer is empty, until the time is up | [`RecvTimeoutError::Timeout`], [`RecvTimeoutError::Disconnected`] |
 //!
@@ -45,7 +46,7 @@
 //! gets every value sent before; after that, `recv` returns [`RecvError`] and a `recv`
 //! that is blocked wakes up and does so. When the [`Receiver`] is dropped, the values
 //! still buffered are dropped at once, every later send fails with the value handed
-//! back, and a `send` that is blocked wakes up and does so. A send that races with the
+//! back, and every `send` that is blocked wakes up and does so. A send that races with the
 //! receiver's drop may still succeed; its value is then dropped with the sender, as
 //! with std, where a successful send never promised that the value would be received.
 //!
