@@ -209,6 +209,8 @@ impl RlTx {
         }
     }
 
+    // std's own `send_timeout` is unstable; the shim's stands in until ringlink's lands.
+    #[allow(unstable_name_collisions)]
     fn run(&self, op: Op, value: Tracked) -> Result<(), (bool, Tracked)> {
         match (self, op) {
             (RlTx::Bounded(tx), Op::Send(_)) => tx.send(value).map_err(|e| (false, e.0)),
