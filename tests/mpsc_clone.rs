@@ -357,6 +357,43 @@ fn order_follows_hand_offs_between_threads() {
     }
 }
 
+/// A chain of threads: each gets a clone of its predecessor's sender, sends a few
+/// values, and drops its sender once its successor holds the clone (the predecessor's
+/// own is dropped while the successor may already send). The receiver must see every
+/// value in order and the end only after the last thread's drop. Catches: a sender count
+/// that a clone-then-drop sequence lowers too far (an early `Disconnected`) or not at all
+/// (the receiver never sees the end: hang), and order lost across the hand-offs.
+#[test]
+fn a_chain_of_clones_each_outliving_its_parent_keeps_order_and_the_channel() {
+    let links: u64 = if cfg!(miri) { 6 } else { 100 };
+    let per_link: u64 = if cfg!(miri) { 3 } else { 20 };
+    for variant in variants() {
+        for kind in KINDS {
+            let (tx, rx) = make::<u64>(kind, variant);
+            let receiver = thread::spawn(move || rx.iter().collect::<Vec<u64>>());
+            fn link(tx: Tx<u64>, index: u64, links: u64, per_link: u64) {
+                for i in 0..per_link {
+                    tx.send(index * per_link + i).unwrap();
+                }
+                if index + 1 < links {
+                    let next = tx.clone();
+                    let successor = thread::spawn(move || link(next, index + 1, links, per_link));
+                    drop(tx);
+                    successor.join().unwrap();
+                }
+            }
+            link(tx, 0, links, per_link);
+            let got = receiver.join().unwrap();
+            assert!(
+                got.iter().copied().eq(0..links * per_link),
+                "{kind:?}, variant {variant}: order broken at {:?} of {}",
+                got.iter().zip(0..).find(|(v, i)| *v != i),
+                got.len()
+            );
+        }
+    }
+}
+
 /// A thread sends through one clone and is joined; then the main thread sends through
 /// another, and again, alternating: the join orders each pair of sends.
 #[test]
@@ -627,8 +664,9 @@ fn try_send_on_a_rendezvous_needs_a_waiting_receiver_whatever_the_clone() {
 fn cloning_while_values_are_in_flight_keeps_them_first() {
     let mut rng = Rng::new("cloning_while_values_are_in_flight_keeps_them_first");
     let per_sender: u64 = if cfg!(miri) { 20 } else { 3_000 };
+    let rounds = if cfg!(miri) { 1 } else { 10 };
     for variant in variants() {
-        for kind in KINDS {
+        for kind in KINDS.iter().copied().flat_map(|kind| vec![kind; rounds]) {
             let before_clone = match kind {
                 Kind::Bounded(bound) => rng.below(2 * bound as u64 + 3),
                 Kind::Unbounded => rng.below(per_sender),
