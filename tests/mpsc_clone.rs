@@ -781,7 +781,7 @@ fn dropping_the_original_while_clones_keep_sending() {
                     let ledger = ledger.clone();
                     thread::spawn(move || {
                         for seq in 0..per_sender {
-                            tx.send(ledger.make(id * 1_000_000 + seq)).unwrap();
+                            tx.send(ledger.make(id * per_sender + seq)).unwrap();
                         }
                     })
                 })
@@ -790,7 +790,7 @@ fn dropping_the_original_while_clones_keep_sending() {
             let mut next = vec![0usize; clones + 1];
             next[0] = 0;
             for value in rx.iter() {
-                let (id, seq) = (value.id / 1_000_000, value.id % 1_000_000);
+                let (id, seq) = (value.id / per_sender, value.id % per_sender);
                 assert_eq!(seq, next[id], "{context}: sender {id}");
                 if id == 0 {
                     assert!(
@@ -889,11 +889,11 @@ fn nothing_is_lost_duplicated_or_leaked_when_the_receiver_leaves_mid_stream() {
                         thread::spawn(move || {
                             let mut sent = 0;
                             while sent < limit {
-                                let value = ledger.make(id * 1_000_000 + sent);
+                                let value = ledger.make(id * limit + sent);
                                 match tx.send(value) {
                                     Ok(()) => sent += 1,
                                     Err(chan::SendError(back)) => {
-                                        assert_eq!(back.id, id * 1_000_000 + sent);
+                                        assert_eq!(back.id, id * limit + sent);
                                         break;
                                     }
                                 }
@@ -907,7 +907,7 @@ fn nothing_is_lost_duplicated_or_leaked_when_the_receiver_leaves_mid_stream() {
                 for _ in 0..take {
                     match rx.recv() {
                         Ok(value) => {
-                            let (id, seq) = (value.id / 1_000_000, value.id % 1_000_000);
+                            let (id, seq) = (value.id / limit, value.id % limit);
                             assert_eq!(seq, next[id], "{context}: sender {id}");
                             next[id] += 1;
                         }
