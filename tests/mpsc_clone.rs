@@ -278,7 +278,8 @@ fn one_thread_sending_through_several_clones_keeps_its_order() {
                 // Let the pre-clone values fill the buffer, or not.
                 Kind::Bounded(bound) => rng.below(bound as u64 + 2),
                 Kind::Unbounded => rng.below(200),
-            };
+            }
+            .min(total);
             let receiver = thread::spawn(move || rx.iter().collect::<Vec<u64>>());
             let mut value = 0;
             while value < before_clone {
