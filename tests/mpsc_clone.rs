@@ -6,8 +6,8 @@
 //! while values are in flight or halves are blocked. Also: every half is `Send`,
 //! `UnwindSafe` and `RefUnwindSafe`.
 //!
-//! std's `std::sync::mpsc` is the reference: every test here passes on it (switch the
-//! `chan` module below to std to check).
+//! std's `std::sync::mpsc` is the reference: every test here passes on it too (switch
+//! the `chan` module below to std to check).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -20,18 +20,25 @@ mod common;
 use common::{Ledger, Tracked, GRACE};
 
 /// The channel under test, and how to make it with each wait strategy ("variant").
+/// (To check a test against std, the reference: `pub use std::sync::mpsc::*;`,
+/// `VARIANTS = 1`, and the functions calling std's constructors.)
 mod chan {
-    pub use std::sync::mpsc::*;
+    use super::common::STRATEGIES;
+    pub use ringlink::mpsc::*;
 
-    /// How many ways to make a channel there are.
-    pub const VARIANTS: usize = 1;
+    /// How many ways to make a channel there are: one per wait strategy.
+    pub const VARIANTS: usize = STRATEGIES.len();
 
-    pub fn sync_channel_variant<T>(_variant: usize, bound: usize) -> (SyncSender<T>, Receiver<T>) {
-        sync_channel(bound)
+    pub fn sync_channel_variant<T>(variant: usize, bound: usize) -> (SyncSender<T>, Receiver<T>) {
+        Builder::new()
+            .with_wait_strategy(STRATEGIES[variant])
+            .sync_channel(bound)
     }
 
-    pub fn channel_variant<T>(_variant: usize) -> (Sender<T>, Receiver<T>) {
-        channel()
+    pub fn channel_variant<T>(variant: usize) -> (Sender<T>, Receiver<T>) {
+        Builder::new()
+            .with_wait_strategy(STRATEGIES[variant])
+            .channel()
     }
 }
 
@@ -946,6 +953,18 @@ fn the_halves_are_send_and_unwind_safe() {
     // A `T` that is itself not unwind-safe does not matter, as with std.
     unwind_safe::<chan::Sender<std::cell::Cell<u8>>>();
     unwind_safe::<chan::Receiver<std::cell::Cell<u8>>>();
+    // The ring halves too (std has no counterpart).
+    use ringlink::ring::{BoxConsumer, BoxProducer, Consumer, Producer};
+    send::<Producer<String>>();
+    send::<Consumer<String>>();
+    send::<BoxProducer<String>>();
+    send::<BoxConsumer<String>>();
+    unwind_safe::<Producer<String>>();
+    unwind_safe::<Consumer<String>>();
+    unwind_safe::<BoxProducer<String>>();
+    unwind_safe::<BoxConsumer<String>>();
+    unwind_safe::<Producer<std::cell::Cell<u8>>>();
+    unwind_safe::<BoxConsumer<std::cell::Cell<u8>>>();
 
     for variant in variants() {
         let (tx, rx) = chan::channel_variant::<u64>(variant);

@@ -22,55 +22,10 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rl_mpsc::Builder;
+use ringlink::mpsc::{self as rl_mpsc, Builder};
 
 mod common;
 use common::{Ledger, Tracked, STRATEGIES};
-
-/// The channel under test.
-mod rl_mpsc {
-    pub use ringlink::mpsc::WaitStrategy;
-    pub use std::sync::mpsc::*;
-    use std::time::Duration;
-
-    /// std until ringlink's cloneable senders land: same names, strategy ignored.
-    #[derive(Clone, Copy)]
-    pub struct Builder;
-
-    impl Builder {
-        pub fn new() -> Self {
-            Builder
-        }
-        pub fn with_wait_strategy(self, _strategy: WaitStrategy) -> Self {
-            self
-        }
-        pub fn sync_channel<T>(self, bound: usize) -> (SyncSender<T>, Receiver<T>) {
-            sync_channel(bound)
-        }
-        pub fn channel<T>(self) -> (Sender<T>, Receiver<T>) {
-            channel()
-        }
-    }
-
-    pub enum SendTimeoutError<T> {
-        Timeout(T),
-        Disconnected(T),
-    }
-
-    pub trait SendTimeout<T> {
-        fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>>;
-    }
-
-    impl<T> SendTimeout<T> for SyncSender<T> {
-        fn send_timeout(&self, value: T, _timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-            self.try_send(value).map_err(|e| match e {
-                TrySendError::Full(v) => SendTimeoutError::Timeout(v),
-                TrySendError::Disconnected(v) => SendTimeoutError::Disconnected(v),
-            })
-        }
-    }
-}
-use rl_mpsc::SendTimeout as _;
 
 /// The bounds the channels are made with: rendezvous, tiny, and a power of two.
 const BOUNDS: [usize; 5] = [0, 1, 2, 3, 8];
@@ -209,8 +164,6 @@ impl RlTx {
         }
     }
 
-    // std's own `send_timeout` is unstable; the shim's stands in until ringlink's lands.
-    #[allow(unstable_name_collisions)]
     fn run(&self, op: Op, value: Tracked) -> Result<(), (bool, Tracked)> {
         match (self, op) {
             (RlTx::Bounded(tx), Op::Send(_)) => tx.send(value).map_err(|e| (false, e.0)),

@@ -3,7 +3,8 @@
 //! std's do, values cross segment boundaries in order, and every value is dropped
 //! exactly once whichever half goes first.
 //!
-//! std's `std::sync::mpsc` is the reference: every test here passes on it.
+//! std's `std::sync::mpsc` is the reference: every test here passes on it too (switch
+//! the `chan` module below to std to check).
 
 use std::sync::mpsc as token;
 use std::thread;
@@ -13,14 +14,19 @@ mod common;
 use common::{Ledger, Tracked, GRACE};
 
 /// The channel under test, and how to make it with each wait strategy ("variant").
+/// (To check a test against std, the reference: `pub use std::sync::mpsc::*;`,
+/// `VARIANTS = 1`, and the functions calling std's constructors.)
 mod chan {
-    pub use std::sync::mpsc::*;
+    use super::common::STRATEGIES;
+    pub use ringlink::mpsc::*;
 
-    /// How many ways to make a channel there are.
-    pub const VARIANTS: usize = 1;
+    /// How many ways to make a channel there are: one per wait strategy.
+    pub const VARIANTS: usize = STRATEGIES.len();
 
-    pub fn channel_variant<T>(_variant: usize) -> (Sender<T>, Receiver<T>) {
-        channel()
+    pub fn channel_variant<T>(variant: usize) -> (Sender<T>, Receiver<T>) {
+        Builder::new()
+            .with_wait_strategy(STRATEGIES[variant])
+            .channel()
     }
 }
 
