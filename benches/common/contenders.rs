@@ -2,14 +2,18 @@
 //! small face ([`Transport`]), so that every measurement runs the very same code against
 //! each of them.
 //!
-//! | name | what | waits by | bounded |
-//! |---|---|---|---|
-//! | `ringlink_ring` | `ringlink::ring::RingBuffer` | busy-polling (see [`Poll`]) | yes |
-//! | `ringlink_mpsc` | `ringlink::mpsc::sync_channel` | its default (adaptive) strategy | yes |
-//! | `std_sync_channel` | `std::sync::mpsc::sync_channel` (the baseline) | blocking | yes |
-//! | `std_channel` | `std::sync::mpsc::channel` (the bound is ignored) | blocking | no |
-//! | `crossbeam_bounded` | `crossbeam_channel::bounded` | blocking (it spins first) | yes |
-//! | `rtrb` | `rtrb::RingBuffer` | busy-polling (see [`Poll`]) | yes |
+//! | name | what | waits by | bounded | many producers |
+//! |---|---|---|---|---|
+//! | `ringlink_ring` | `ringlink::ring::RingBuffer` | busy-polling (see [`Poll`]) | yes | no |
+//! | `ringlink_mpsc` | `ringlink::mpsc::sync_channel` | its default (adaptive) strategy | yes | cloned `SyncSender` |
+//! | `ringlink_channel` | `ringlink::mpsc::channel` (the bound is ignored) | its default (adaptive) strategy | no | cloned `Sender` |
+//! | `std_sync_channel` | `std::sync::mpsc::sync_channel` (the baseline) | blocking | yes | cloned |
+//! | `std_channel` | `std::sync::mpsc::channel` (the bound is ignored) | blocking | no | cloned |
+//! | `crossbeam_bounded` | `crossbeam_channel::bounded` | blocking (it spins first) | yes | cloned |
+//! | `crossbeam_unbounded` | `crossbeam_channel::unbounded` (the bound is ignored) | blocking (it spins first) | no | cloned |
+//! | `kanal_bounded` | `kanal::bounded` | blocking (it spins first) | yes | cloned |
+//! | `kanal_unbounded` | `kanal::unbounded` (the bound is ignored) | blocking (it spins first) | no | cloned |
+//! | `rtrb` | `rtrb::RingBuffer` | busy-polling (see [`Poll`]) | yes | no |
 //!
 //! # Adding a transport
 //!
@@ -181,10 +185,19 @@ macro_rules! busy_poll_ring {
     };
 }
 
-/// A transport whose `send` and `recv` block in the library.
+/// A transport whose `send` and `recv` block in the library. `try_recv:` turns what the
+/// receiver's `try_recv` returns on success into an `Option<T>` (`Some` unless said: kanal's
+/// says "nothing there" with `Ok(None)`).
 macro_rules! blocking {
     ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr,
      bounded: $bounded:literal, multi_producer: $multi:tt) => {
+        blocking!(
+            $name, $id, [$($tx)*], [$($rx)*], $new,
+            bounded: $bounded, multi_producer: $multi, try_recv: Some
+        );
+    };
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr,
+     bounded: $bounded:literal, multi_producer: $multi:tt, try_recv: $taken:expr) => {
         pub struct $name;
 
         impl Transport for $name {
@@ -213,7 +226,7 @@ macro_rules! blocking {
 
             #[inline]
             fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
-                rx.try_recv().ok()
+                rx.try_recv().ok().and_then($taken)
             }
 
             clone_sender!($multi);
@@ -242,26 +255,34 @@ pub trait ForEach {
 
 /// Declares each transport (`$kind!` with the entry's arguments; `custom` for one
 /// implemented by hand) and [`for_each`], which visits them in the list's order.
+///
+/// An entry may carry `#[cfg(...)]` attributes: they apply to its declaration and to its
+/// visit (`#[cfg(any())]` switches an entry off without deleting it).
 macro_rules! contenders {
-    ($($name:ident: $kind:ident $(($($args:tt)*))?;)*) => {
-        $(contenders!(@declare $name $kind $(($($args)*))?);)*
+    ($($(#[$attr:meta])* $name:ident: $kind:ident $(($($args:tt)*))?;)*) => {
+        $(contenders!(@declare [$(#[$attr])*] $name $kind $(($($args)*))?);)*
 
         /// Runs `f` on each transport it wants, in the order of the list.
         pub fn for_each(f: &mut impl ForEach) {
             $(
-                if f.wants::<$name>() {
-                    f.run::<$name>();
+                $(#[$attr])*
+                {
+                    if f.wants::<$name>() {
+                        f.run::<$name>();
+                    }
                 }
             )*
         }
     };
-    (@declare $name:ident custom) => {};
-    (@declare $name:ident $kind:ident ($($args:tt)*)) => {
+    (@declare [$(#[$attr:meta])*] $name:ident custom) => {};
+    (@declare [$(#[$attr:meta])*] $name:ident $kind:ident ($($args:tt)*)) => {
+        $(#[$attr])*
         $kind!($name, $($args)*);
     };
 }
 
-// THE list. ringlink's two first, then std's two (the baseline), then crossbeam and rtrb.
+// THE list. ringlink's first, then std's two (the baseline), crossbeam's two, kanal's
+// two, and rtrb.
 contenders! {
     RinglinkRing: busy_poll_ring(
         "ringlink_ring",
@@ -276,7 +297,16 @@ contenders! {
         [ringlink::mpsc::Receiver],
         ringlink::mpsc::sync_channel,
         bounded: true,
-        multi_producer: false
+        multi_producer: false // true once `SyncSender` is `Clone`.
+    );
+    #[cfg(any())] // On once `ringlink::mpsc::channel` exists.
+    RinglinkChannel: blocking(
+        "ringlink_channel",
+        [ringlink::mpsc::Sender],
+        [ringlink::mpsc::Receiver],
+        |_unbounded: usize| ringlink::mpsc::channel(),
+        bounded: false,
+        multi_producer: true
     );
     StdSyncChannel: blocking(
         "std_sync_channel",
@@ -302,6 +332,32 @@ contenders! {
         bounded: true,
         multi_producer: true
     );
+    CrossbeamUnbounded: blocking(
+        "crossbeam_unbounded",
+        [crossbeam_channel::Sender],
+        [crossbeam_channel::Receiver],
+        |_unbounded: usize| crossbeam_channel::unbounded(),
+        bounded: false,
+        multi_producer: true
+    );
+    KanalBounded: blocking(
+        "kanal_bounded",
+        [kanal::Sender],
+        [kanal::Receiver],
+        kanal::bounded,
+        bounded: true,
+        multi_producer: true,
+        try_recv: std::convert::identity
+    );
+    KanalUnbounded: blocking(
+        "kanal_unbounded",
+        [kanal::Sender],
+        [kanal::Receiver],
+        |_unbounded: usize| kanal::unbounded(),
+        bounded: false,
+        multi_producer: true,
+        try_recv: std::convert::identity
+    );
     Rtrb: busy_poll_ring(
         "rtrb",
         [rtrb::Producer],
@@ -313,3 +369,11 @@ contenders! {
 
 /// The transport the ratios are taken against.
 pub const BASELINE: &str = StdSyncChannel::NAME;
+
+/// The raw ring: the floor that ringlink's channels are held against.
+pub const RAW_RING: &str = RinglinkRing::NAME;
+
+/// Whether the transport named `name` is one of ringlink's own (not a peer).
+pub fn is_ours(name: &str) -> bool {
+    name.starts_with("ringlink")
+}
