@@ -334,7 +334,7 @@ impl Report {
         writeln!(o).unwrap();
         writeln!(
             o,
-            "{:<18} {:>27}  {:>16}  {:>16}",
+            "{:<20} {:>27}  {:>16}  {:>16}",
             "",
             if self.two_cores {
                 "echo round trip, 2 CPUs"
@@ -347,7 +347,7 @@ impl Report {
         .unwrap();
         writeln!(
             o,
-            "{:<18} {:>8} {:>6} {:>8} {:>6}  {:>8} {:>7}  {:>8} {:>7}",
+            "{:<20} {:>8} {:>6} {:>8} {:>6}  {:>8} {:>7}  {:>8} {:>7}",
             "transport",
             "p50 ns",
             "vs std",
@@ -362,7 +362,7 @@ impl Report {
         for row in &rows {
             writeln!(
                 o,
-                "{:<18} {} {} {} {}  {} {}  {} {}",
+                "{:<20} {} {} {} {}  {} {}  {} {}",
                 row.name,
                 cell(&row.echo_p50, 8),
                 ratio(&row.echo_p50, 6),
@@ -441,7 +441,7 @@ impl Report {
         for r in ratios {
             writeln!(
                 o,
-                "  {:<18} echo {}   stream {}",
+                "  {:<20} echo {}   stream {}",
                 r.name,
                 format_args!("{}x", short(r.echo_p50_vs_raw_ring)),
                 r.stream_vs
@@ -476,23 +476,23 @@ impl Report {
             }
         )
         .unwrap();
-        let mut head = format!("{:<18}", "");
-        let mut units = format!("{:<18}", "transport");
+        let mut head = format!("{:<20}", "");
+        let mut units = format!("{:<20}", "transport");
         for n in PRODUCER_COUNTS {
             write!(head, " {:>17}", format!("{n} producers")).unwrap();
             write!(units, " {:>8} {:>8}", "Mmsg/s", "vs peer").unwrap();
         }
-        write!(head, "  {:>31}", "echo, cloned senders").unwrap();
+        write!(head, "  {:>33}", "echo, cloned senders").unwrap();
         write!(
             units,
-            "  {:>8} {:>6} {:>8} {:>6}",
+            "  {:>8} {:>7} {:>8} {:>7}",
             "p50 ns", "vs peer", "p99 ns", "vs peer"
         )
         .unwrap();
         writeln!(o, "{head}").unwrap();
         writeln!(o, "{units}").unwrap();
         for row in many {
-            let mut line = format!("{:<18}", row.name);
+            let mut line = format!("{:<20}", row.name);
             for figure in &row.producers {
                 write!(line, " {} {}", cell(figure, 8), peer_ratio(figure, 8)).unwrap();
             }
@@ -500,9 +500,9 @@ impl Report {
                 line,
                 "  {} {} {} {}",
                 cell(&row.cloned_echo_p50, 8),
-                peer_ratio(&row.cloned_echo_p50, 6),
+                peer_ratio(&row.cloned_echo_p50, 7),
                 cell(&row.cloned_echo_p99, 8),
-                peer_ratio(&row.cloned_echo_p99, 6),
+                peer_ratio(&row.cloned_echo_p99, 7),
             )
             .unwrap();
             writeln!(o, "{line}").unwrap();
