@@ -388,10 +388,14 @@ impl Report {
         .unwrap();
         writeln!(
             o,
-            "{} busy-poll: {} between polls on two CPUs, yield on one; the others block \
-             (ringlink_mpsc with its default adaptive wait).",
+            "{} busy-poll: {}; the others block (ringlink's channels with their default \
+             adaptive wait).",
             busy.join(" and "),
-            if self.two_cores { "spin" } else { "yield" }
+            if self.two_cores {
+                "spin between polls on two CPUs, yield on one"
+            } else {
+                "yield between polls (one CPU)"
+            }
         )
         .unwrap();
         writeln!(
