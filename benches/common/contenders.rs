@@ -33,6 +33,15 @@
 //!   producers ([`Transport::clone_sender`]);
 //! - anything else implements [`Transport`] by hand next to the macros and names the
 //!   type in the list with `custom`.
+//!
+//! # Boxes
+//!
+//! Streams of `Box<T>` whose used boxes may go back to the sender ([`BoxTransport`]):
+//! `ringlink_boxring` (`ringlink::ring::BoxRing` and its own return ring), then every
+//! transport of the list, a busy-poll ring as a pair of rings (the second carries boxes
+//! back), a blocking channel allocating a box per message ([`for_each_box`]).
+
+use std::marker::PhantomData;
 
 use super::support;
 
@@ -376,4 +385,228 @@ pub const RAW_RING: &str = RinglinkRing::NAME;
 /// Whether the transport named `name` is one of ringlink's own (not a peer).
 pub fn is_ours(name: &str) -> bool {
     name.starts_with("ringlink")
+}
+
+// ---------------------------------------------------------------------------------
+// Boxes
+
+/// A way to stream `Box<T>` from one thread to another that may hand used boxes back to
+/// the sending side, so that a steady stream need not allocate: the face of the
+/// `boxring` bench and of the compare example's recycled stream.
+///
+/// The transports of the list above take part through two adapters (see
+/// [`for_each_box`]): a busy-poll ring as a [`RecyclingPair`] (a second ring of the same
+/// kind carries used boxes back), a blocking channel as an [`Allocating`] one (no way
+/// back: every send allocates a box, every receive frees one, as its users must do).
+/// [`RinglinkBoxRing`] recycles through the return ring built into `BoxRing`.
+pub trait BoxTransport: 'static {
+    /// The name in benchmark ids and tables.
+    const NAME: &'static str;
+    /// Whether it waits by polling in a loop (then `Poll` decides how).
+    const BUSY_POLL: bool;
+    /// Whether `channel(bound)` holds at most `bound` boxes.
+    const BOUNDED: bool;
+    /// Whether used boxes go back to the sender ([`BoxTransport::recycle`] and
+    /// [`BoxTransport::reuse`]); otherwise each message costs an allocation and a free.
+    const RECYCLES: bool;
+
+    type Tx<T: Send + 'static>: Send + 'static;
+    type Rx<T: Send + 'static>: Send + 'static;
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>);
+    /// Sends `boxed`, waiting while the transport is full; panics if the receiving side
+    /// is gone.
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, boxed: Box<T>, poll: Poll);
+    /// Receives a box, waiting while there is none; `None` once the sending side is gone
+    /// and everything was received.
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>>;
+    /// Receives what is there now, without waiting.
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<Box<T>>;
+    /// A used box that came back, if any (always `None` unless `RECYCLES`).
+    fn reuse<T: Send + 'static>(tx: &mut Self::Tx<T>) -> Option<Box<T>>;
+    /// Hands a used box back to the sender (frees it unless `RECYCLES`, or when there
+    /// is no room on the way back).
+    fn recycle<T: Send + 'static>(rx: &mut Self::Rx<T>, boxed: Box<T>);
+}
+
+/// `ringlink::ring::BoxRing`: one pointer per slot, with its own return ring.
+pub struct RinglinkBoxRing;
+
+impl BoxTransport for RinglinkBoxRing {
+    const NAME: &'static str = "ringlink_boxring";
+    const BUSY_POLL: bool = true;
+    const BOUNDED: bool = true;
+    const RECYCLES: bool = true;
+    type Tx<T: Send + 'static> = ringlink::ring::BoxProducer<T>;
+    type Rx<T: Send + 'static> = ringlink::ring::BoxConsumer<T>;
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        ringlink::ring::BoxRing::new(bound)
+    }
+
+    #[inline]
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut boxed: Box<T>, poll: Poll) {
+        loop {
+            match tx.push(boxed) {
+                Ok(()) => return,
+                Err(full) => boxed = full.into_inner(),
+            }
+            if tx.is_abandoned() {
+                receiver_gone(Self::NAME);
+            }
+            poll.relax();
+        }
+    }
+
+    #[inline]
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>> {
+        loop {
+            if let Ok(boxed) = rx.pop() {
+                return Some(boxed);
+            }
+            if rx.is_abandoned() {
+                // The producer may have pushed just before it went.
+                return rx.pop().ok();
+            }
+            poll.relax();
+        }
+    }
+
+    #[inline]
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<Box<T>> {
+        rx.pop().ok()
+    }
+
+    #[inline]
+    fn reuse<T: Send + 'static>(tx: &mut Self::Tx<T>) -> Option<Box<T>> {
+        tx.take_recycled()
+    }
+
+    #[inline]
+    fn recycle<T: Send + 'static>(rx: &mut Self::Rx<T>, boxed: Box<T>) {
+        rx.recycle(boxed);
+    }
+}
+
+/// Two rings of transport `X` carrying boxes: the second hands used boxes back. Its
+/// return ring holds two boxes more than the forward ring, so that in a steady stream
+/// the receiver never finds it full: no more boxes circulate than the forward ring
+/// holds, plus one in each thread's hands (a full return ring would make `recycle`
+/// wait, not free).
+pub struct RecyclingPair<X>(PhantomData<X>);
+
+impl<X: Transport> BoxTransport for RecyclingPair<X> {
+    const NAME: &'static str = X::NAME;
+    const BUSY_POLL: bool = X::BUSY_POLL;
+    const BOUNDED: bool = X::BOUNDED;
+    const RECYCLES: bool = true;
+    type Tx<T: Send + 'static> = (X::Tx<Box<T>>, X::Rx<Box<T>>);
+    type Rx<T: Send + 'static> = (X::Rx<Box<T>>, X::Tx<Box<T>>, Poll);
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        let (forward, received) = X::channel(bound);
+        let (returned, back) = X::channel(bound + 2);
+        // How the receiver waits in the (never expected) case of a full return ring.
+        ((forward, back), (received, returned, Poll::here()))
+    }
+
+    #[inline]
+    fn send<T: Send + 'static>((forward, _): &mut Self::Tx<T>, boxed: Box<T>, poll: Poll) {
+        X::send(forward, boxed, poll);
+    }
+
+    #[inline]
+    fn recv<T: Send + 'static>((received, ..): &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>> {
+        X::recv(received, poll)
+    }
+
+    #[inline]
+    fn try_recv<T: Send + 'static>((received, ..): &mut Self::Rx<T>) -> Option<Box<T>> {
+        X::try_recv(received)
+    }
+
+    #[inline]
+    fn reuse<T: Send + 'static>((_, back): &mut Self::Tx<T>) -> Option<Box<T>> {
+        X::try_recv(back)
+    }
+
+    #[inline]
+    fn recycle<T: Send + 'static>((_, returned, poll): &mut Self::Rx<T>, boxed: Box<T>) {
+        X::send(returned, boxed, *poll);
+    }
+}
+
+/// Transport `X` carrying boxes with no way back: each message is a `Box::new` on one
+/// thread and a free on the other.
+pub struct Allocating<X>(PhantomData<X>);
+
+impl<X: Transport> BoxTransport for Allocating<X> {
+    const NAME: &'static str = X::NAME;
+    const BUSY_POLL: bool = X::BUSY_POLL;
+    const BOUNDED: bool = X::BOUNDED;
+    const RECYCLES: bool = false;
+    type Tx<T: Send + 'static> = X::Tx<Box<T>>;
+    type Rx<T: Send + 'static> = X::Rx<Box<T>>;
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        X::channel(bound)
+    }
+
+    #[inline]
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, boxed: Box<T>, poll: Poll) {
+        X::send(tx, boxed, poll);
+    }
+
+    #[inline]
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>> {
+        X::recv(rx, poll)
+    }
+
+    #[inline]
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<Box<T>> {
+        X::try_recv(rx)
+    }
+
+    #[inline]
+    fn reuse<T: Send + 'static>(_: &mut Self::Tx<T>) -> Option<Box<T>> {
+        None
+    }
+
+    #[inline]
+    fn recycle<T: Send + 'static>(_: &mut Self::Rx<T>, boxed: Box<T>) {
+        drop(boxed);
+    }
+}
+
+/// Something to do once for each box transport it wants.
+pub trait ForEachBox {
+    /// Whether to run box transport `B` (all of them unless said otherwise).
+    fn wants<B: BoxTransport>(&self) -> bool {
+        true
+    }
+    fn run<B: BoxTransport>(&mut self);
+}
+
+/// Runs `f` on each box transport it wants: [`RinglinkBoxRing`] first, then each
+/// transport of the list in its order, a busy-poll ring as a [`RecyclingPair`], a
+/// blocking channel as [`Allocating`].
+pub fn for_each_box(f: &mut impl ForEachBox) {
+    struct Adapt<'a, F>(&'a mut F);
+
+    impl<F: ForEachBox> ForEach for Adapt<'_, F> {
+        fn run<X: Transport>(&mut self) {
+            if X::BUSY_POLL {
+                if self.0.wants::<RecyclingPair<X>>() {
+                    self.0.run::<RecyclingPair<X>>();
+                }
+            } else if self.0.wants::<Allocating<X>>() {
+                self.0.run::<Allocating<X>>();
+            }
+        }
+    }
+
+    if f.wants::<RinglinkBoxRing>() {
+        f.run::<RinglinkBoxRing>();
+    }
+    for_each(&mut Adapt(f));
 }

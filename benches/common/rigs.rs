@@ -8,6 +8,8 @@
 //!   far it got;
 //! - [`Producers`]: several producer threads, each with a clone of the sender, streaming
 //!   into one receiving partner that checks each producer's order;
+//! - [`Recycled`]: a stream of `Box<u64>` whose receiver hands the boxes back for the
+//!   sender to fill again, where the transport can;
 //! - [`Rig`] and [`bench_rig`]: how a bench starts such a set-up only when its benchmark
 //!   runs (a filtered-out benchmark costs nothing), and checks it when the benchmark ends.
 
@@ -22,7 +24,7 @@ use crossbeam_utils::CachePadded;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId};
 
-use super::contenders::{Poll, Transport};
+use super::contenders::{BoxTransport, Poll, Transport};
 use super::support::{self, partner_gone, Cpus, Partner};
 
 /// A two-thread set-up that Criterion measures.
@@ -589,5 +591,89 @@ impl<X: Transport, S: Streamed> Rig for Producers<X, S> {
         }
         let received = self.receiver.join();
         assert_eq!(received, self.sent, "{}: values lost", X::NAME);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Recycled boxes
+
+/// A one-way stream of `Box<u64>` with a new value written into each box: the sender
+/// fills a box that came back when there is one (a [`BoxTransport`] that `RECYCLES`)
+/// and allocates one otherwise; the receiving partner checks the order and hands each
+/// box back (or frees it).
+pub struct Recycled<B: BoxTransport> {
+    tx: B::Tx<u64>,
+    sent: u64,
+    progress: Arc<Progress>,
+    poll: Poll,
+    partner: Partner<u64>,
+}
+
+impl<B: BoxTransport> Recycled<B> {
+    /// A transport of `bound` boxes, the receiving partner on `cpus.partner`.
+    pub fn start(cpus: Cpus, bound: usize, poll: Poll) -> Self {
+        let (tx, mut rx) = B::channel::<u64>(bound);
+        let progress = Arc::new(Progress::default());
+        let theirs = progress.clone();
+        let partner = Partner::start(cpus, move || {
+            let gone = GoneOnDrop(theirs);
+            let mut expected = 0;
+            while let Some(boxed) = B::recv(&mut rx, poll) {
+                assert_eq!(*boxed, expected, "{}: value out of order", B::NAME);
+                B::recycle(&mut rx, boxed);
+                expected += 1;
+                gone.0.received.store(expected, Ordering::Release);
+            }
+            expected
+        });
+        Recycled {
+            tx,
+            sent: 0,
+            progress,
+            poll,
+            partner,
+        }
+    }
+
+    /// Sends the next `n` values, each in a recycled box where one came back.
+    #[inline]
+    pub fn send(&mut self, n: u64) {
+        for _ in 0..n {
+            let boxed = match B::reuse(&mut self.tx) {
+                Some(mut boxed) => {
+                    *boxed = self.sent;
+                    boxed
+                }
+                None => Box::new(self.sent),
+            };
+            B::send(&mut self.tx, boxed, self.poll);
+            self.sent += 1;
+        }
+    }
+
+    /// Waits until the partner has received everything sent.
+    pub fn wait(&self) {
+        self.progress.wait_for(self.sent, self.poll);
+    }
+
+    /// How many values were sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+}
+
+impl<B: BoxTransport> Rig for Recycled<B> {
+    /// Sends `iters` values; the clock stops when the partner has received the last.
+    fn run(&mut self, iters: u64) -> Duration {
+        let start = Instant::now();
+        self.send(iters);
+        self.wait();
+        start.elapsed()
+    }
+
+    fn finish(self) {
+        drop(self.tx);
+        let received = self.partner.join();
+        assert_eq!(received, self.sent, "{}: values lost", B::NAME);
     }
 }

@@ -115,6 +115,20 @@ impl Report {
             )
             .unwrap();
         }
+        o.push_str("],\"box_stream\":[");
+        for (i, row) in self.box_rows().iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            write!(
+                o,
+                "{{\"name\":{},\"recycles\":{},\"throughput_mmsg_s\":{}}}",
+                json_str(row.name),
+                row.recycles,
+                figure_json(&row.mmsg)
+            )
+            .unwrap();
+        }
         o.push_str("],\"ringlink_vs_peers\":[");
         let ratios = self.peer_ratios(&rows);
         for (i, r) in ratios.iter().enumerate() {

@@ -31,7 +31,10 @@
 //! - echo round trip through cloned senders (both directions), p50 and p99;
 //!
 //! each as how many times better than the best peer (std, crossbeam, kanal: not
-//! ringlink) in the same run. The transports take turns run by run
+//! ringlink) in the same run. Last, a stream of `Box<u64>` with a new value written
+//! into each box, capacity 1024: `ringlink::ring::BoxRing` handing the boxes back for
+//! reuse, the bounded channels allocating a box per message (as their users must). The
+//! transports take turns run by run
 //! (A B C … A B C …) so that the host moving our virtual CPUs around affects them alike;
 //! each round of runs is bracketed by a bare atomic ping-pong between the two CPUs, and
 //! rounds taken while that ping-pong was unusually fast or slow (the two vCPUs on
@@ -52,11 +55,11 @@ mod report;
 
 use std::time::Instant;
 
-use common::contenders::{for_each, Poll};
+use common::contenders::{for_each, for_each_box, Poll};
 use common::support::{self, Cpus};
 
 use machine::{ping_pong, CpuUsage, Machine, Placement};
-use measure::{OneCoreRun, Register, TwoCoreRun};
+use measure::{BoxRun, OneCoreRun, Register, RegisterBoxes, TwoCoreRun};
 use report::Report;
 
 fn main() {
@@ -86,6 +89,8 @@ fn main() {
 
     let mut results = Vec::new();
     for_each(&mut Register(&mut results));
+    let mut box_results = Vec::new();
+    for_each_box(&mut RegisterBoxes(&mut box_results));
 
     // Two threads, two CPUs (or the one there is).
     let two_core = match cores {
@@ -105,11 +110,16 @@ fn main() {
     }
     for round in 0..runs {
         eprintln!(
-            "compare: round {}/{runs}: echo, throughput, producers, cloned echo",
+            "compare: round {}/{runs}: echo, throughput, producers, cloned echo, boxes",
             round + 1
         );
         for_each(&mut TwoCoreRun {
             results: &mut results,
+            cpus: two_core,
+            poll,
+        });
+        for_each_box(&mut BoxRun {
+            results: &mut box_results,
             cpus: two_core,
             poll,
         });
@@ -141,6 +151,7 @@ fn main() {
         two_core_usage,
         one_core_usage,
         results,
+        box_results,
         seconds: started.elapsed().as_secs_f64(),
     };
     eprintln!("compare: done in {:.1} s", report.seconds);

@@ -4,8 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::contenders::{ForEach, Poll, Transport};
-use crate::common::rigs::{Echo, Producers, Rig, RoundTrip, Stream};
+use crate::common::contenders::{
+    BoxTransport, ForEach, ForEachBox, Poll, RinglinkBoxRing, Transport,
+};
+use crate::common::rigs::{Echo, Producers, Recycled, Rig, RoundTrip, Stream};
 use crate::common::support::Cpus;
 
 /// Round trips of the echo before the clock starts (or as many as fit in `ECHO_WARM_UP`).
@@ -107,6 +109,82 @@ impl ForEach for TwoCoreRun<'_> {
             }
         }
     }
+}
+
+/// What is measured of one box transport: millions of `Box<u64>` per second, a new value
+/// written into each box, one entry per run.
+pub struct BoxResults {
+    pub name: &'static str,
+    pub recycles: bool,
+    pub mmsg: Vec<f64>,
+}
+
+/// The box transports of the recycled stream: `ringlink_boxring` (recycling) and the
+/// bounded channels, which allocate a box per message.
+fn box_stream_wants<B: BoxTransport>() -> bool {
+    (B::RECYCLES && B::NAME == RinglinkBoxRing::NAME) || (!B::BUSY_POLL && B::BOUNDED)
+}
+
+/// Makes an empty `BoxResults` for each box transport of the recycled stream.
+pub struct RegisterBoxes<'a>(pub &'a mut Vec<BoxResults>);
+
+impl ForEachBox for RegisterBoxes<'_> {
+    fn wants<B: BoxTransport>(&self) -> bool {
+        box_stream_wants::<B>()
+    }
+
+    fn run<B: BoxTransport>(&mut self) {
+        self.0.push(BoxResults {
+            name: B::NAME,
+            recycles: B::RECYCLES,
+            mmsg: Vec::new(),
+        });
+    }
+}
+
+/// One round on two CPUs of the recycled `Box<u64>` stream.
+pub struct BoxRun<'a> {
+    pub results: &'a mut Vec<BoxResults>,
+    pub cpus: Cpus,
+    pub poll: Poll,
+}
+
+impl ForEachBox for BoxRun<'_> {
+    fn wants<B: BoxTransport>(&self) -> bool {
+        box_stream_wants::<B>()
+    }
+
+    fn run<B: BoxTransport>(&mut self) {
+        let mmsg = box_stream::<B>(self.cpus, self.poll);
+        self.results
+            .iter_mut()
+            .find(|r| r.name == B::NAME)
+            .expect("registered")
+            .mmsg
+            .push(mmsg);
+    }
+}
+
+/// One run of the recycled stream: millions of `Box<u64>` per second through a
+/// transport of 1024 boxes, timed as the `u64` stream is.
+fn box_stream<B: BoxTransport>(cpus: Cpus, poll: Poll) -> f64 {
+    let mut stream = Recycled::<B>::start(cpus, CAPACITY, poll);
+    stream.send(STREAM_WARM_UP);
+    stream.wait();
+    let first = stream.sent();
+    let start = Instant::now();
+    let until = start + STREAM_BUDGET;
+    while stream.sent() - first < STREAM_VALUES {
+        stream.send(CAPACITY as u64);
+        if Instant::now() > until {
+            break;
+        }
+    }
+    stream.wait();
+    let elapsed = start.elapsed();
+    let values = stream.sent() - first;
+    stream.finish();
+    values as f64 / elapsed.as_secs_f64() / 1e6
 }
 
 /// One round with both threads on one CPU: an echo run of each transport.

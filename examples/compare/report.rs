@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::common::contenders::{is_ours, BASELINE, RAW_RING};
 use crate::machine::{CpuUsage, Machine, Placement, PLACEMENT_TOLERANCE};
 use crate::measure::{
-    median, percentile, Results, ONE_CORE_BUDGET, ONE_CORE_TRIPS, PRODUCER_COUNTS,
+    median, percentile, BoxResults, Results, ONE_CORE_BUDGET, ONE_CORE_TRIPS, PRODUCER_COUNTS,
 };
 
 /// A figure is unreliable when the middle half of its runs spreads this much around
@@ -137,7 +137,17 @@ pub struct Report {
     pub two_core_usage: Option<CpuUsage>,
     pub one_core_usage: Option<CpuUsage>,
     pub results: Vec<Results>,
+    pub box_results: Vec<BoxResults>,
     pub seconds: f64,
+}
+
+/// One box transport in the recycled stream.
+pub struct BoxRow {
+    pub name: &'static str,
+    pub recycles: bool,
+    /// Millions of `Box<u64>` per second; `vs_std` against std's `sync_channel`,
+    /// `vs_best_peer` against the best transport that is not ringlink's.
+    pub mmsg: Figure,
 }
 
 impl Report {
@@ -206,6 +216,36 @@ impl Report {
         rows
     }
 
+    /// The recycled `Box<u64>` stream, each figure beside std's and the best peer's.
+    pub fn box_rows(&self) -> Vec<BoxRow> {
+        let kept = &self.placement.kept;
+        let two_ok =
+            !self.placement.unsettled && !self.two_core_usage.is_some_and(|u| u.unreliable());
+        let mut rows: Vec<BoxRow> = self
+            .box_results
+            .iter()
+            .map(|r| BoxRow {
+                name: r.name,
+                recycles: r.recycles,
+                mmsg: Figure::new(&r.mmsg, kept, SPREAD_LIMIT, two_ok),
+            })
+            .collect();
+        let std = rows
+            .iter()
+            .find(|r| r.name == BASELINE)
+            .map_or(f64::NAN, |r| r.mmsg.median);
+        let best_peer = rows
+            .iter()
+            .filter(|r| !is_ours(r.name))
+            .map(|r| r.mmsg.median)
+            .fold(f64::NAN, f64::max);
+        for row in &mut rows {
+            row.mmsg.vs_std = row.mmsg.median / std;
+            row.mmsg.vs_best_peer = row.mmsg.median / best_peer;
+        }
+        rows
+    }
+
     /// ringlink's channels (one sender) beside the raw ring's echo and the u64 stream of
     /// each peer that blocks and is bounded alike (std, crossbeam, kanal).
     pub fn peer_ratios(&self, rows: &[Row]) -> Vec<PeerRatios> {
@@ -263,6 +303,22 @@ impl Report {
                      machine)",
                     u.others * 100.0,
                     u.steal * 100.0
+                ));
+            }
+        }
+        for row in self.box_rows() {
+            let figure = &row.mmsg;
+            if figure.runs.len() >= 3 && figure.spread > SPREAD_LIMIT {
+                notes.push(format!(
+                    "{} Box<u64> stream: the middle half of the runs spreads {:.0}% around their median (runs: {}): unreliable",
+                    row.name,
+                    figure.spread * 100.0,
+                    figure
+                        .runs
+                        .iter()
+                        .map(|v| short(*v))
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 ));
             }
         }
@@ -411,10 +467,13 @@ impl Report {
         .unwrap();
         self.peer_lines(o, &rows);
         self.producers_table(o, &rows);
+        let box_rows = self.box_rows();
+        self.box_table(o, &box_rows);
         let notes = self.notes(&rows);
         if rows
             .iter()
             .any(|r| r.figures().iter().any(|(_, f)| !f.reliable))
+            || box_rows.iter().any(|r| !r.mmsg.reliable)
         {
             writeln!(o, "~ marks an unreliable figure (see the notes).").unwrap();
         }
@@ -515,6 +574,54 @@ impl Report {
             o,
             "vs peer: how many times better than the best of the others (not ringlink) in \
              this run; > 1 is better. Bound 1024 where bounded; the echo's bound is 1."
+        )
+        .unwrap();
+    }
+}
+
+impl Report {
+    /// The recycled `Box<u64>` stream.
+    fn box_table(&self, o: &mut String, rows: &[BoxRow]) {
+        if rows.is_empty() {
+            return;
+        }
+        writeln!(o).unwrap();
+        writeln!(
+            o,
+            "Box<u64> stream, a new value written into each box, capacity 1024{}",
+            if self.two_cores {
+                ""
+            } else {
+                " (both threads on one CPU)"
+            }
+        )
+        .unwrap();
+        writeln!(
+            o,
+            "{:<20} {:<28} {:>8} {:>7} {:>7}",
+            "transport", "boxes", "Mmsg/s", "vs std", "vs peer"
+        )
+        .unwrap();
+        for row in rows {
+            writeln!(
+                o,
+                "{:<20} {:<28} {} {} {}",
+                row.name,
+                if row.recycles {
+                    "recycled (handed back)"
+                } else {
+                    "a Box::new per message"
+                },
+                cell(&row.mmsg, 8),
+                ratio(&row.mmsg, 7),
+                peer_ratio(&row.mmsg, 7),
+            )
+            .unwrap();
+        }
+        writeln!(
+            o,
+            "vs std: x {BASELINE}'s figure; vs peer: x the best of the others (not ringlink); \
+             > 1 is better."
         )
         .unwrap();
     }
