@@ -12,9 +12,161 @@
 //! when the manager has given up on its service. Channels pass `|| false`.
 
 use crate::error::{RecvError, RecvTimeoutError, SendTimeoutError};
-use crate::ring::{Consumer, Producer, PushError};
+use crate::ring::list::{ListConsumer, ListProducer, SharedListProducer};
+use crate::ring::{Consumer, Producer, PushError, SharedProducer};
 use crate::sync::Arc;
 use crate::wait::{Deadline, WaitSlot, WaitStrategy, WakeOnDrop};
+
+/// A queue half that pushes: a ring's one producer, one of the pushers of a shared ring,
+/// or a producer of the unbounded list.
+pub(crate) trait PushHalf {
+    /// What it pushes.
+    type Item;
+    /// Pushes, or hands the value back when there is no room (never, unbounded).
+    fn push(&mut self, value: Self::Item) -> Result<(), Self::Item>;
+    /// Whether a push could find room now; a hint for waiting, which a pusher that
+    /// shares the queue may make stale at once.
+    fn has_room(&self) -> bool;
+    /// Whether the consumer is gone; `Acquire`, as [`Producer::is_abandoned`].
+    fn is_abandoned(&self) -> bool;
+}
+
+/// A queue half that pops: a ring's consumer or the unbounded list's.
+pub(crate) trait PopHalf {
+    /// What it pops.
+    type Item;
+    /// Whether pushers may wait for room (a bounded queue): then each pop wakes them if
+    /// they sleep; otherwise nobody ever waits for a pop.
+    const BOUNDED: bool;
+    /// Pops the oldest value ready, if any.
+    fn pop(&mut self) -> Option<Self::Item>;
+    /// Whether every producer is gone; `Acquire`, as [`Consumer::is_abandoned`]: a pop
+    /// after seeing it finds whatever was pushed.
+    fn is_abandoned(&self) -> bool;
+}
+
+impl<T> PushHalf for Producer<T> {
+    type Item = T;
+    #[inline(always)]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        Producer::push(self, value).map_err(|PushError::Full(value)| value)
+    }
+    #[inline]
+    fn has_room(&self) -> bool {
+        self.slots() > 0
+    }
+    #[inline(always)]
+    fn is_abandoned(&self) -> bool {
+        Producer::is_abandoned(self)
+    }
+}
+
+/// One pusher of a ring shared by many: the ring, and this pusher's own view of `head`
+/// (see [`SharedProducer::push`]).
+#[derive(Debug)]
+pub(crate) struct SharedPusher<T> {
+    ring: Arc<SharedProducer<T>>,
+    cached_head: usize,
+}
+
+impl<T> SharedPusher<T> {
+    /// The first pusher of a ring that was the one producer's.
+    pub(crate) fn new(producer: Producer<T>) -> Self {
+        let (ring, cached_head) = producer.into_shared();
+        SharedPusher {
+            ring: Arc::new(ring),
+            cached_head,
+        }
+    }
+
+    /// Another pusher of the same ring, for this thread or one it hands it to.
+    pub(crate) fn share(&self) -> Self {
+        SharedPusher {
+            ring: self.ring.clone(),
+            // This pusher's view: it lags behind `head`, and this thread saw it through
+            // an `Acquire` load (or got it from the thread that did).
+            cached_head: self.cached_head,
+        }
+    }
+}
+
+impl<T> PushHalf for SharedPusher<T> {
+    type Item = T;
+    #[inline(always)]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        self.ring
+            .push(&mut self.cached_head, value)
+            .map_err(|PushError::Full(value)| value)
+    }
+    #[inline]
+    fn has_room(&self) -> bool {
+        self.ring.has_room()
+    }
+    #[inline(always)]
+    fn is_abandoned(&self) -> bool {
+        self.ring.is_abandoned()
+    }
+}
+
+impl<T> PushHalf for ListProducer<T> {
+    type Item = T;
+    #[inline(always)]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        ListProducer::push(self, value);
+        Ok(())
+    }
+    #[inline]
+    fn has_room(&self) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn is_abandoned(&self) -> bool {
+        ListProducer::is_abandoned(self)
+    }
+}
+
+impl<T> PushHalf for Arc<SharedListProducer<T>> {
+    type Item = T;
+    #[inline(always)]
+    fn push(&mut self, value: T) -> Result<(), T> {
+        SharedListProducer::push(self, value);
+        Ok(())
+    }
+    #[inline]
+    fn has_room(&self) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn is_abandoned(&self) -> bool {
+        SharedListProducer::is_abandoned(self)
+    }
+}
+
+impl<T> PopHalf for Consumer<T> {
+    type Item = T;
+    const BOUNDED: bool = true;
+    #[inline(always)]
+    fn pop(&mut self) -> Option<T> {
+        Consumer::pop(self).ok()
+    }
+    #[inline(always)]
+    fn is_abandoned(&self) -> bool {
+        Consumer::is_abandoned(self)
+    }
+}
+
+impl<T> PopHalf for ListConsumer<T> {
+    type Item = T;
+    const BOUNDED: bool = false;
+    #[inline(always)]
+    fn pop(&mut self) -> Option<T> {
+        ListConsumer::pop(self)
+    }
+    #[inline(always)]
+    fn is_abandoned(&self) -> bool {
+        ListConsumer::is_abandoned(self)
+    }
+}
 
 /// How an end waits and whom it wakes.
 #[derive(Debug)]
@@ -59,28 +211,44 @@ impl Waits {
     pub(crate) fn wake_strong(&self) {
         self.wake.slot().notify_strong();
     }
+
+    /// Wakes the other threads that sleep where this end sleeps (the senders of a cloned
+    /// channel), with a full fence: after a store that they may wait for.
+    pub(crate) fn wake_peers(&self) {
+        self.sleep.notify_strong();
+    }
+
+    /// The same waits for another end on the same side (a cloned sender): it sleeps
+    /// where this one sleeps and wakes the same slot.
+    pub(crate) fn share(&self) -> Waits {
+        Waits::new(
+            self.sleep.clone(),
+            self.wake.slot_arc().clone(),
+            self.strategy,
+        )
+    }
 }
 
 /// The producer end of a ring, with waiting.
 #[derive(Debug)]
-// mutant(loom_mpsc): a dropped sender wakes the receiver before its ring half is dropped => pub(crate) struct SendEnd<T> { waits: Waits, ring: Producer<T> } #[allow(dead_code)] struct OldSendEnd<T> {
+// mutant(loom_mpsc): a dropped sender wakes the receiver before its ring half is dropped => pub(crate) struct SendEnd<P> { waits: Waits, ring: P } #[allow(dead_code)] struct OldSendEnd<P> {
 // (No loom_service twin: a client's `RecvEnd`, dropped after its `SendEnd`, rings the same
 // doorbell after both ring halves are marked abandoned, so the order cannot show there.)
-pub(crate) struct SendEnd<T> {
-    ring: Producer<T>,
+pub(crate) struct SendEnd<P> {
+    ring: P,
     /// Declared after `ring`: see [`Waits::wake`].
     waits: Waits,
 }
 
-impl<T> SendEnd<T> {
-    pub(crate) fn new(ring: Producer<T>, waits: Waits) -> Self {
+impl<P: PushHalf> SendEnd<P> {
+    pub(crate) fn new(ring: P, waits: Waits) -> Self {
         SendEnd { ring, waits }
     }
 
     /// One try: pushes if the other side is there and the ring has room, then wakes the
     /// other side if it sleeps; hands the value back otherwise.
     #[inline(always)]
-    pub(crate) fn try_push(&mut self, value: T) -> Result<(), T> {
+    pub(crate) fn try_push(&mut self, value: P::Item) -> Result<(), P::Item> {
         if self.ring.is_abandoned() {
             return Err(value);
         }
@@ -93,7 +261,7 @@ impl<T> SendEnd<T> {
                 self.waits.wake();
                 Ok(())
             }
-            Err(PushError::Full(value)) => Err(value),
+            Err(value) => Err(value),
         }
     }
 
@@ -103,27 +271,28 @@ impl<T> SendEnd<T> {
     #[inline]
     pub(crate) fn send(
         &mut self,
-        value: T,
+        value: P::Item,
         deadline: Deadline,
         gone: impl Fn() -> bool,
-    ) -> Result<(), SendTimeoutError<T>> {
+    ) -> Result<(), SendTimeoutError<P::Item>> {
         if gone() {
             return Err(SendTimeoutError::Disconnected(value));
         }
-        // mutant(loom_service): send, try_send: no doorbell ring after the first try's push => match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value).map_err(|PushError::Full(value)| value) }) {
+        // mutant(loom_service): send, try_send: no doorbell ring after the first try's push => match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value) }) {
         match self.try_push(value) {
             Ok(()) => Ok(()),
             Err(value) => self.send_slow(value, deadline, gone),
         }
     }
 
+    /// [`send`](SendEnd::send) after a first try that failed.
     #[inline(never)]
-    fn send_slow(
+    pub(crate) fn send_slow(
         &mut self,
-        mut value: T,
+        mut value: P::Item,
         deadline: Deadline,
         gone: impl Fn() -> bool,
-    ) -> Result<(), SendTimeoutError<T>> {
+    ) -> Result<(), SendTimeoutError<P::Item>> {
         loop {
             // The last try failed: the other side is gone, or the ring was full.
             if self.ring.is_abandoned() || gone() {
@@ -134,14 +303,14 @@ impl<T> SendEnd<T> {
                 // Free slots first: a consumer's drop marks the ring abandoned before it
                 // drains it, so a slot freed by the drain comes with the mark, and a send
                 // blocked until then fails as it should.
-                (ring.slots() > 0 || ring.is_abandoned() || gone()).then_some(())
+                (ring.has_room() || ring.is_abandoned() || gone()).then_some(())
             });
             if ready.is_none() {
                 return Err(SendTimeoutError::Timeout(value));
             }
             // A free slot or a disconnection: the try finds the slot just seen (only the
             // consumer frees slots), or fails on the mark.
-            // mutant(loom_service): send after waiting for room: no doorbell ring after the push => value = match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value).map_err(|PushError::Full(value)| value) }) {
+            // mutant(loom_service): send after waiting for room: no doorbell ring after the push => value = match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value) }) {
             value = match self.try_push(value) {
                 Ok(()) => return Ok(()),
                 Err(value) => value,
@@ -156,35 +325,42 @@ impl<T> SendEnd<T> {
     }
 
     /// The ring half and the waits, for hand-overs that need more than push-and-wake
-    /// (the rendezvous of `sync_channel(0)`).
-    pub(crate) fn parts(&mut self) -> (&mut Producer<T>, &Waits) {
+    /// (the rendezvous of `sync_channel(0)`) and for cloning a sender.
+    pub(crate) fn parts(&mut self) -> (&mut P, &Waits) {
         (&mut self.ring, &self.waits)
+    }
+
+    /// The ring half and the waits, taken apart (to upgrade the half) without a wake-up.
+    pub(crate) fn into_parts(self) -> (P, Waits) {
+        (self.ring, self.waits)
     }
 }
 
 /// The consumer end of a ring, with waiting.
 #[derive(Debug)]
-// mutant(loom_mpsc): a dropped receiver wakes the sender before its ring half is dropped => pub(crate) struct RecvEnd<T> { waits: Waits, ring: Consumer<T> } #[allow(dead_code)] struct OldRecvEnd<T> {
-pub(crate) struct RecvEnd<T> {
-    ring: Consumer<T>,
+// mutant(loom_mpsc): a dropped receiver wakes the sender before its ring half is dropped => pub(crate) struct RecvEnd<C> { waits: Waits, ring: C } #[allow(dead_code)] struct OldRecvEnd<C> {
+pub(crate) struct RecvEnd<C> {
+    ring: C,
     /// Declared after `ring`: see [`Waits::wake`].
     waits: Waits,
 }
 
-impl<T> RecvEnd<T> {
-    pub(crate) fn new(ring: Consumer<T>, waits: Waits) -> Self {
+impl<C: PopHalf> RecvEnd<C> {
+    pub(crate) fn new(ring: C, waits: Waits) -> Self {
         RecvEnd { ring, waits }
     }
 
     /// One try: pops a value if one is ready, then wakes the other side if it sleeps.
     #[inline(always)]
-    pub(crate) fn try_pop(&mut self) -> Option<T> {
-        let value = self.ring.pop().ok()?;
+    pub(crate) fn try_pop(&mut self) -> Option<C::Item> {
+        let value = self.ring.pop()?;
         // After the pop: a sender (or a server holding a reply) waiting for room sees it
-        // or is woken.
-        // mutant(loom_mpsc): recv: no wake-up of the sender after a pop =>
-        // mutant(loom_service): recv: no doorbell ring after a reply is popped =>
-        self.waits.wake();
+        // or is woken. Nobody waits for room in an unbounded queue.
+        if C::BOUNDED {
+            // mutant(loom_mpsc): recv: no wake-up of the sender after a pop =>
+            // mutant(loom_service): recv: no doorbell ring after a reply is popped =>
+            self.waits.wake();
+        }
         Some(value)
     }
 
@@ -196,25 +372,28 @@ impl<T> RecvEnd<T> {
         &mut self,
         deadline: Deadline,
         gone: impl Fn() -> bool,
-    ) -> Result<T, RecvTimeoutError> {
+    ) -> Result<C::Item, RecvTimeoutError> {
         match self.try_pop() {
             Some(value) => Ok(value),
             None => self.recv_slow(deadline, gone),
         }
     }
 
+    /// [`recv`](RecvEnd::recv) after a first try that found nothing.
     #[inline(never)]
-    fn recv_slow(
+    pub(crate) fn recv_slow(
         &mut self,
         deadline: Deadline,
         gone: impl Fn() -> bool,
-    ) -> Result<T, RecvTimeoutError> {
+    ) -> Result<C::Item, RecvTimeoutError> {
         let ring = &mut self.ring;
         match self.waits.wait_until(deadline, || poll(ring, &gone)) {
             Some(Ok(value)) => {
-                // mutant(loom_mpsc): recv after a wait: no wake-up of the sender after the pop =>
-                // mutant(loom_service): recv after a wait: no doorbell ring after the pop =>
-                self.waits.wake();
+                if C::BOUNDED {
+                    // mutant(loom_mpsc): recv after a wait: no wake-up of the sender after the pop =>
+                    // mutant(loom_service): recv after a wait: no doorbell ring after the pop =>
+                    self.waits.wake();
+                }
                 Ok(value)
             }
             Some(Err(RecvError)) => Err(RecvTimeoutError::Disconnected),
@@ -230,7 +409,7 @@ impl<T> RecvEnd<T> {
 
     /// The ring half and the waits, for hand-overs that need more than pop-and-wake (the
     /// rendezvous of `sync_channel(0)`).
-    pub(crate) fn parts(&mut self) -> (&mut Consumer<T>, &Waits) {
+    pub(crate) fn parts(&mut self) -> (&mut C, &Waits) {
         (&mut self.ring, &self.waits)
     }
 }
@@ -238,17 +417,17 @@ impl<T> RecvEnd<T> {
 /// Pops a value; or, when the producer is gone (or `gone()`), the last value it pushed,
 /// or the disconnection; `None` while the ring is empty and the producer there.
 #[inline]
-pub(crate) fn poll<T>(
-    ring: &mut Consumer<T>,
+pub(crate) fn poll<C: PopHalf>(
+    ring: &mut C,
     gone: &impl Fn() -> bool,
-) -> Option<Result<T, RecvError>> {
+) -> Option<Result<C::Item, RecvError>> {
     match ring.pop() {
-        Ok(value) => Some(Ok(value)),
+        Some(value) => Some(Ok(value)),
         // The producer marks the ring abandoned after its last push (`Release`; the load
         // is `Acquire`), so a pop after seeing the mark finds whatever was pushed last.
-        // mutant(loom_mpsc): recv: no last pop after seeing the sender gone => Err(_) if ring.is_abandoned() || gone() => Some(Err(RecvError)),
-        // mutant(loom_service): recv: no last pop after seeing the server gone => Err(_) if ring.is_abandoned() || gone() => Some(Err(RecvError)),
-        Err(_) if ring.is_abandoned() || gone() => Some(ring.pop().map_err(|_| RecvError)),
-        Err(_) => None,
+        // mutant(loom_mpsc): recv: no last pop after seeing the sender gone => None if ring.is_abandoned() || gone() => Some(Err(RecvError)),
+        // mutant(loom_service): recv: no last pop after seeing the server gone => None if ring.is_abandoned() || gone() => Some(Err(RecvError)),
+        None if ring.is_abandoned() || gone() => Some(ring.pop().ok_or(RecvError)),
+        None => None,
     }
 }

@@ -14,7 +14,7 @@ mod imp {
 
     /// Thread handles and parking, as the wait layer uses them.
     pub(crate) mod thread {
-        pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
+        pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread, ThreadId};
     }
 
     /// std's `UnsafeCell` behind loom's closure API, so one algorithm text fits both.
@@ -52,7 +52,7 @@ mod imp {
     /// loom's threads. loom has no timed park: a timed park is an untimed one here, so
     /// the models leave timeouts out (a model that waits for a timeout deadlocks).
     pub(crate) mod thread {
-        pub(crate) use loom::thread::{current, park, yield_now, Thread};
+        pub(crate) use loom::thread::{current, park, yield_now, Thread, ThreadId};
 
         pub(crate) fn park_timeout(_timeout: std::time::Duration) {
             park();

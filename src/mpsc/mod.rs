@@ -1,11 +1,13 @@
-//! A blocking channel that drops in for [`std::sync::mpsc::sync_channel`], built on the
-//! lock-free ring of [`crate::ring`].
+//! A blocking channel that drops in for [`std::sync::mpsc`], built on the lock-free ring
+//! of [`crate::ring`].
 //!
 //! [`sync_channel`] returns a [`SyncSender`] and a [`Receiver`]: values sent through
 //! the sender come out of the receiver in the order they were sent. The buffer holds
 //! exactly `bound` values; a `bound` of 0 makes a *rendezvous* channel, where each send
-//! waits until the receiver takes the value. The names, signatures, errors and
-//! semantics are std's, so moving single-producer code over is a change of `use` line.
+//! waits until the receiver takes the value. [`channel`] returns a [`Sender`] whose
+//! buffer grows as needed, so its sends never wait. Senders are `Clone`. The names,
+//! signatures, errors and semantics are std's, so moving code over is a change of `use`
+//! line (see [what differs](#what-differs-from-std)).
 //!
 //! ```
 //! # ringlink::__skip_doctest_under_loom!();
@@ -39,7 +41,7 @@
 //!
 //! # Disconnection
 //!
-//! When the [`SyncSender`] is dropped (also when its thread panics), the receiver still
+//! When the last sender is dropped (also when its thread panics), the receiver still
 //! gets every value sent before; after that, `recv` returns [`RecvError`] and a `recv`
 //! that is blocked wakes up and does so. When the [`Receiver`] is dropped, the values
 //! still buffered are dropped at once, every later send fails with the value handed
@@ -47,13 +49,35 @@
 //! receiver's drop may still succeed; its value is then dropped with the sender, as
 //! with std, where a successful send never promised that the value would be received.
 //!
-//! # The one difference from std: a single producer
+//! # Several senders
 //!
-//! [`SyncSender`] is neither `Clone` nor `Sync`: there is exactly one sender per
-//! channel, which is what lets the channel run on a single-producer ring with no
-//! locked instruction per message. Code that clones its `SyncSender` needs one channel
-//! per producer (or std's channel). ringlink has no unbounded `channel()`.
+//! [`SyncSender`] and [`Sender`] are `Clone`, as std's are: each producer thread gets its
+//! own clone, and the channel is disconnected when the last one is dropped.
 //!
+//! - A channel that has never been cloned runs on a single-producer queue: a send is a
+//!   store into the ring and a look at whether the receiver sleeps, with no locked
+//!   instruction.
+//! - The first `clone` upgrades the channel, on the thread that clones, to a
+//!   multi-producer one: the same queue, whose senders now claim their slots with one
+//!   compare-exchange each. Nothing is copied or moved; the receiver does not notice.
+//! - Order: each sender's values arrive in the order it sent them, and a send that
+//!   happens before another (on one thread, or ordered by a join, a lock or another
+//!   channel) is received first, whichever senders made them.
+//! - Bound: `sync_channel(n)` buffers exactly `n` values in all, however many senders
+//!   there are; `sync_channel(0)` stays a rendezvous, the senders taking turns.
+//! - Waiting: senders blocked on a full channel sleep together and are all woken when a
+//!   slot frees (or the receiver goes), then race for it.
+//!
+//! # What differs from std
+//!
+//! - The senders are not `Sync` (std's are, since Rust 1.72): share a channel by cloning
+//!   its sender for each thread, not by sharing one sender by reference. A `Sync`
+//!   sender could be used by two threads with no clone in between, so every send of a
+//!   never-cloned channel would need a locked instruction, which is what ringlink avoids.
+//! - Values whose `Drop` panics, still queued when the receiver is dropped, are dropped
+//!   as a `Vec` drops them (see [`Receiver`]); std leaks them.
+//! - [`SyncSender::send_timeout`] and [`Receiver::recv_deadline`] are stable here.
+
 //! # Migrating from std
 //!
 //! Before:
@@ -117,6 +141,7 @@
 //! system call. A `Box` per message costs an allocation on the sending thread and a
 //! free on the receiving one, which then dominates (see the crate's README).
 
+mod flavor;
 mod receiver;
 mod rendezvous;
 mod sender;
@@ -126,13 +151,17 @@ pub use crate::error::{
 };
 pub use crate::wait::WaitStrategy;
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
-pub use sender::SyncSender;
+pub use sender::{Sender, SyncSender};
 
 use crate::end::{RecvEnd, SendEnd, Waits};
 use crate::fence::prepare_fences;
+use crate::ring::list::list;
 use crate::ring::RingBuffer;
-use crate::sync::{Arc, AtomicUsize, UnsafeCell};
+use crate::sync::{Arc, UnsafeCell};
 use crate::wait::WaitSlot;
+use flavor::SendFlavor;
+use receiver::RecvFlavor;
+use rendezvous::Rendezvous;
 
 /// Makes a channel whose buffer holds exactly `bound` values, and returns its two halves.
 ///
@@ -157,6 +186,36 @@ use crate::wait::WaitSlot;
 /// ```
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     Builder::new().sync_channel(bound)
+}
+
+/// Makes a channel whose buffer grows as needed, and returns its two halves:
+/// [`Sender::send`] never waits.
+///
+/// The buffer is a chain of fixed-size segments: the sender links a new one when the
+/// last is full, the receiver frees each once it has left it (keeping one spare for the
+/// sender to reuse), so a steady stream allocates nothing and memory shrinks back after a
+/// burst. Uses the [default wait strategy](WaitStrategy::Adaptive); see [`Builder`] for
+/// others.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// use ringlink::mpsc::channel;
+///
+/// let (tx, rx) = channel();
+/// let workers: Vec<_> = (0..4)
+///     .map(|id| {
+///         let tx = tx.clone();
+///         std::thread::spawn(move || tx.send(id * 10).unwrap())
+///     })
+///     .collect();
+/// drop(tx);
+/// let mut got: Vec<i32> = rx.iter().collect();
+/// got.sort();
+/// assert_eq!(got, [0, 10, 20, 30]);
+/// # for w in workers { w.join().unwrap(); }
+/// ```
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    Builder::new().channel()
 }
 
 /// Makes channels with a chosen [`WaitStrategy`].
@@ -236,23 +295,61 @@ impl Builder {
     /// sender.join().unwrap();
     /// ```
     pub fn sync_channel<T>(self, bound: usize) -> (SyncSender<T>, Receiver<T>) {
-        // Decide the fences now, not on a hot path.
-        prepare_fences();
         // A rendezvous holds the one value being handed over.
         let (producer, consumer) = RingBuffer::new(bound.max(1));
-        // Where each half sleeps; each wakes the other's.
+        let (send_waits, recv_waits) = self.waits();
+        let rendezvous = (bound == 0).then(|| Arc::new(Rendezvous::new()));
+        (
+            SyncSender::new(Half::new(
+                SendFlavor::Single(SendEnd::new(producer, send_waits)),
+                rendezvous.clone(),
+            )),
+            Receiver::new(Half::new(
+                RecvFlavor::Bounded(RecvEnd::new(consumer, recv_waits)),
+                rendezvous,
+            )),
+        )
+    }
+
+    /// Makes a channel whose buffer grows as needed, as [`channel`] does, with this
+    /// builder's wait strategy.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{Builder, WaitStrategy};
+    ///
+    /// let (tx, rx) = Builder::new().with_wait_strategy(WaitStrategy::Park).channel();
+    /// let sender = std::thread::spawn(move || tx.send("queued").unwrap());
+    /// assert_eq!(rx.recv(), Ok("queued"));
+    /// sender.join().unwrap();
+    /// ```
+    pub fn channel<T>(self) -> (Sender<T>, Receiver<T>) {
+        let (producer, consumer) = list();
+        let (send_waits, recv_waits) = self.waits();
+        (
+            Sender::new(Half::new(
+                SendFlavor::Single(SendEnd::new(producer, send_waits)),
+                None,
+            )),
+            Receiver::new(Half::new(
+                RecvFlavor::Unbounded(RecvEnd::new(consumer, recv_waits)),
+                None,
+            )),
+        )
+    }
+
+    /// The waits of a new channel's sending and receiving ends.
+    fn waits(self) -> (Waits, Waits) {
+        // Decide the fences now, not on a hot path.
+        prepare_fences();
+        // Where each side sleeps (every sender of the channel sleeps on the first);
+        // each wakes the other's.
         let sender_slot = Arc::new(WaitSlot::new());
         let receiver_slot = Arc::new(WaitSlot::new());
         let strategy = self.strategy;
-        let send_end = SendEnd::new(
-            producer,
-            Waits::new(sender_slot.clone(), receiver_slot.clone(), strategy),
-        );
-        let recv_end = RecvEnd::new(consumer, Waits::new(receiver_slot, sender_slot, strategy));
-        let rendezvous = (bound == 0).then(|| Arc::new(AtomicUsize::new(rendezvous::IDLE)));
         (
-            SyncSender::new(Half::new(send_end, rendezvous.clone())),
-            Receiver::new(Half::new(recv_end, rendezvous)),
+            Waits::new(sender_slot.clone(), receiver_slot.clone(), strategy),
+            Waits::new(receiver_slot, sender_slot, strategy),
         )
     }
 }
@@ -262,11 +359,11 @@ impl Builder {
 /// `rendezvous.rs`).
 struct Half<E> {
     end: UnsafeCell<E>,
-    rendezvous: Option<Arc<AtomicUsize>>,
+    rendezvous: Option<Arc<Rendezvous>>,
 }
 
 impl<E> Half<E> {
-    fn new(end: E, rendezvous: Option<Arc<AtomicUsize>>) -> Self {
+    fn new(end: E, rendezvous: Option<Arc<Rendezvous>>) -> Self {
         Half {
             end: UnsafeCell::new(end),
             rendezvous,
@@ -275,12 +372,12 @@ impl<E> Half<E> {
 
     /// Calls `f` with the end, and the rendezvous state if any.
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut E, Option<&AtomicUsize>) -> R) -> R {
-        // SAFETY: a `Half` is owned by one `SyncSender` or `Receiver`; neither is `Sync`
-        // or `Clone` (nor is `Half`: the cell makes it `!Sync`), so only the thread that
-        // owns it runs this. The halves' closures move values without dropping them (no
-        // user code runs) and never call `with` again, so this is the only reference to
-        // the end while it lives.
+    fn with<R>(&self, f: impl FnOnce(&mut E, Option<&Rendezvous>) -> R) -> R {
+        // SAFETY: a `Half` is owned by one sender or receiver; none is `Sync` (nor is
+        // `Half`: the cell makes it `!Sync`), and a clone gets a `Half` of its own, so
+        // only the thread that owns this one runs this. The halves' closures move values
+        // without dropping them (no user code runs) and never call `with` again, so this
+        // is the only reference to the end while it lives.
         self.end
             .with_mut(|end| f(unsafe { &mut *end }, self.rendezvous.as_deref()))
     }

@@ -2,14 +2,25 @@
 
 use core::fmt;
 use core::iter::FusedIterator;
+use core::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::{rendezvous, Half};
 use crate::end::RecvEnd;
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
+use crate::ring::list::ListConsumer;
+use crate::ring::Consumer;
 use crate::wait::Deadline;
 
-/// The receiving half of a channel made by [`sync_channel`](super::sync_channel).
+/// The receiver's blocking end: on the ring of a [`sync_channel`](super::sync_channel),
+/// or on the unbounded queue of a [`channel`](super::channel).
+pub(super) enum RecvFlavor<T> {
+    Bounded(RecvEnd<Consumer<T>>),
+    Unbounded(RecvEnd<ListConsumer<T>>),
+}
+
+/// The receiving half of a channel made by [`sync_channel`](super::sync_channel) or
+/// [`channel`](super::channel).
 ///
 /// As std's `Receiver`: there is one, it is `Send` (when `T` is) but not `Sync`.
 /// Dropping it drops the values still buffered at once and makes every later send
@@ -33,11 +44,17 @@ use crate::wait::Deadline;
 /// ```
 pub struct Receiver<T> {
     /// Dropping it drops the end: drops the values still buffered and marks the ring abandoned, then wakes the sender.
-    half: Half<RecvEnd<T>>,
+    half: Half<RecvFlavor<T>>,
 }
 
+// A panic in user code never runs inside a receive (values are moved out, not dropped,
+// there), so the receiver is never left half-way through one; as std's, it may cross
+// `catch_unwind`.
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
+
 impl<T> Receiver<T> {
-    pub(super) fn new(half: Half<RecvEnd<T>>) -> Self {
+    pub(super) fn new(half: Half<RecvFlavor<T>>) -> Self {
         Receiver { half }
     }
 
@@ -169,9 +186,10 @@ impl<T> Receiver<T> {
     /// rendezvous, a disconnection) is the slow path.
     #[inline(always)]
     fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        let tried = self.half.with(|end, rendezvous| match rendezvous {
-            None => end.try_pop(),
-            Some(_) => None,
+        let tried = self.half.with(|end, rendezvous| match (rendezvous, end) {
+            (None, RecvFlavor::Bounded(end)) => end.try_pop(),
+            (None, RecvFlavor::Unbounded(end)) => end.try_pop(),
+            (Some(_), _) => None,
         });
         match tried {
             Some(value) => Ok(value),
@@ -183,9 +201,11 @@ impl<T> Receiver<T> {
     /// rendezvous channel.
     #[inline(never)]
     fn recv_slow(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        self.half.with(|end, rendezvous| match rendezvous {
-            None => end.recv(deadline, || false),
-            Some(state) => rendezvous::recv(state, end, deadline),
+        self.half.with(|end, rendezvous| match (rendezvous, end) {
+            (None, RecvFlavor::Bounded(end)) => end.recv_slow(deadline, || false),
+            (None, RecvFlavor::Unbounded(end)) => end.recv_slow(deadline, || false),
+            (Some(state), RecvFlavor::Bounded(end)) => rendezvous::recv(state, end, deadline),
+            (Some(_), RecvFlavor::Unbounded(_)) => unreachable!("an unbounded rendezvous"),
         })
     }
 }

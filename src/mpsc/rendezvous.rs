@@ -20,6 +20,10 @@
 //!   and withdraws its own announcement by compare-exchange: so a claim and a
 //!   withdrawal never both succeed, and a side whose withdrawal fails has been claimed
 //!   and must complete the hand-over (nothing is lost or stranded).
+//! - "The sender" is one thread at a time: the one sender, or, once the channel has been
+//!   cloned, the sender holding the `turn` (taken by compare-exchange, given back after
+//!   its hand-over or withdrawal, so the state is `IDLE` or `RECEIVER_WAITING` between
+//!   turns).
 //! - Once `CLAIMED`, the sender pushes exactly one value, and the receiver pops it and
 //!   then stores `IDLE`. The ring is empty whenever the state is not `CLAIMED`.
 //! - A side that claims or is claimed cannot be dropped before the hand-over completes
@@ -28,15 +32,34 @@
 //! - Each state change that the other side may be sleeping on is followed by
 //!   `Waits::wake_strong` (a `notify_strong` of the other side's wait slot).
 
-use crate::end::{RecvEnd, SendEnd, Waits};
+use crate::end::{PushHalf, RecvEnd, SendEnd, Waits};
 use crate::error::{RecvError, RecvTimeoutError, SendTimeoutError};
-use crate::ring::Producer;
-use crate::sync::AtomicUsize;
+use crate::ring::Consumer;
 use crate::sync::Ordering::{Acquire, Relaxed, Release};
+use crate::sync::{AtomicBool, AtomicUsize};
 use crate::wait::Deadline;
 
+/// What the halves of a rendezvous channel share besides the ring.
+#[derive(Debug)]
+pub(super) struct Rendezvous {
+    /// Who waits for whom (the states below).
+    state: AtomicUsize,
+    /// Held by the sender that plays "the sender" of the state machine, once the channel
+    /// has several (see [`send_shared`]); unused while it has one.
+    turn: AtomicBool,
+}
+
+impl Rendezvous {
+    pub(super) fn new() -> Self {
+        Rendezvous {
+            state: AtomicUsize::new(IDLE),
+            turn: AtomicBool::new(false),
+        }
+    }
+}
+
 /// Nobody waits; the ring is empty.
-pub(super) const IDLE: usize = 0;
+const IDLE: usize = 0;
 /// The receiver waits in `recv` for a sender to claim it.
 const RECEIVER_WAITING: usize = 1;
 /// The sender waits in `send` (holding its value) for a receiver to claim it.
@@ -44,18 +67,66 @@ const SENDER_WAITING: usize = 2;
 /// A sender and a receiver are paired; the value is on its way through the ring.
 const CLAIMED: usize = 3;
 
-/// `send`, `try_send` (`Deadline::Now`; `Timeout` then means full) and `send_timeout`.
+/// `send`, `try_send` (`Deadline::Now`; `Timeout` then means full) and `send_timeout`,
+/// for the one sender of a channel.
 ///
 /// Never inlined: the halves' `send` and `recv` branch here from their fast path, which
 /// must stay small enough to be inlined into the caller's loop.
 #[cold]
 #[inline(never)]
-pub(super) fn send<T>(
-    state: &AtomicUsize,
-    end: &mut SendEnd<T>,
-    value: T,
+pub(super) fn send<P: PushHalf>(
+    rendezvous: &Rendezvous,
+    end: &mut SendEnd<P>,
+    value: P::Item,
     deadline: Deadline,
-) -> Result<(), SendTimeoutError<T>> {
+) -> Result<(), SendTimeoutError<P::Item>> {
+    send_one(&rendezvous.state, end, value, deadline)
+}
+
+/// [`send`] for one of several senders: the senders take turns (the `turn` flag, a lock
+/// that waits on the senders' shared wait slot, with the send's deadline), so that the
+/// state machine still sees one sender at a time.
+#[cold]
+#[inline(never)]
+pub(super) fn send_shared<P: PushHalf>(
+    rendezvous: &Rendezvous,
+    end: &mut SendEnd<P>,
+    value: P::Item,
+    deadline: Deadline,
+) -> Result<(), SendTimeoutError<P::Item>> {
+    let (producer, waits) = end.parts();
+    let turn = &rendezvous.turn;
+    let taken = waits.wait_until(deadline, || {
+        if producer.is_abandoned() {
+            Some(false)
+        } else {
+            // `Acquire`: what the last turn did to the state happens before this one
+            // looks at it (pairs with the `Release` store that ended it).
+            turn.compare_exchange(false, true, Acquire, Relaxed)
+                .is_ok()
+                .then_some(true)
+        }
+    });
+    match taken {
+        Some(true) => {}
+        Some(false) => return Err(SendTimeoutError::Disconnected(value)),
+        None => return Err(SendTimeoutError::Timeout(value)),
+    }
+    let sent = send_one(&rendezvous.state, end, value, deadline);
+    // Ends the turn (pairs with the next taker's `Acquire`), then wakes the senders
+    // waiting for it: they sleep where this one does.
+    turn.store(false, Release);
+    // mutant(loom_mpsc): rendezvous: the end of a turn wakes no waiting sender =>
+    end.parts().1.wake_peers();
+    sent
+}
+
+fn send_one<P: PushHalf>(
+    state: &AtomicUsize,
+    end: &mut SendEnd<P>,
+    value: P::Item,
+    deadline: Deadline,
+) -> Result<(), SendTimeoutError<P::Item>> {
     let (producer, waits) = end.parts();
     loop {
         if producer.is_abandoned() {
@@ -112,9 +183,9 @@ pub(super) fn send<T>(
 
 /// Waits in `SENDER_WAITING`: `Some(true)` once claimed, `Some(false)` if the receiver
 /// is gone, `None` at the deadline.
-fn wait_to_be_claimed<T>(
+fn wait_to_be_claimed<P: PushHalf>(
     state: &AtomicUsize,
-    producer: &Producer<T>,
+    producer: &P,
     waits: &Waits,
     deadline: Deadline,
 ) -> Option<bool> {
@@ -131,7 +202,7 @@ fn wait_to_be_claimed<T>(
 
 /// The sender's side of a claimed hand-over: push the value, wake the receiver, wait
 /// until it has taken the value.
-fn hand_over<T>(state: &AtomicUsize, producer: &mut Producer<T>, waits: &Waits, value: T) {
+fn hand_over<P: PushHalf>(state: &AtomicUsize, producer: &mut P, waits: &Waits, value: P::Item) {
     if producer.push(value).is_err() {
         unreachable!("rendezvous: the ring holds a value outside a hand-over");
     }
@@ -148,10 +219,11 @@ fn hand_over<T>(state: &AtomicUsize, producer: &mut Producer<T>, waits: &Waits, 
 #[cold]
 #[inline(never)]
 pub(super) fn recv<T>(
-    state: &AtomicUsize,
-    end: &mut RecvEnd<T>,
+    rendezvous: &Rendezvous,
+    end: &mut RecvEnd<Consumer<T>>,
     deadline: Deadline,
 ) -> Result<T, RecvTimeoutError> {
+    let state = &rendezvous.state;
     // The receiver's transitions need no ordering but `finish`'s: the value itself comes
     // through the ring (`Release` push, `Acquire` pop).
     loop {
@@ -200,7 +272,7 @@ pub(super) fn recv<T>(
 }
 
 /// The receiver's side of a claimed hand-over: wait for the value, untimed.
-fn take<T>(state: &AtomicUsize, end: &mut RecvEnd<T>) -> Result<T, RecvTimeoutError> {
+fn take<T>(state: &AtomicUsize, end: &mut RecvEnd<Consumer<T>>) -> Result<T, RecvTimeoutError> {
     // The claimed sender is inside `send`, committed to push; the poll also ends the
     // wait should the sender be gone after all, rather than hang.
     let outcome = wait_for_value(end, Deadline::Never);
@@ -208,7 +280,10 @@ fn take<T>(state: &AtomicUsize, end: &mut RecvEnd<T>) -> Result<T, RecvTimeoutEr
 }
 
 /// Waits until a value comes, or the sender is gone, or `deadline` passes.
-fn wait_for_value<T>(end: &mut RecvEnd<T>, deadline: Deadline) -> Option<Result<T, RecvError>> {
+fn wait_for_value<T>(
+    end: &mut RecvEnd<Consumer<T>>,
+    deadline: Deadline,
+) -> Option<Result<T, RecvError>> {
     let (consumer, waits) = end.parts();
     waits.wait_until(deadline, || crate::end::poll(consumer, &|| false))
 }
@@ -217,7 +292,7 @@ fn wait_for_value<T>(end: &mut RecvEnd<T>, deadline: Deadline) -> Option<Result<
 /// that waits for the value to be taken.
 fn finish<T>(
     state: &AtomicUsize,
-    end: &mut RecvEnd<T>,
+    end: &mut RecvEnd<Consumer<T>>,
     outcome: Result<T, RecvError>,
 ) -> Result<T, RecvTimeoutError> {
     // `Release`: carries the pop to the sender's next push (see `send`).

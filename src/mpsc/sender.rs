@@ -1,47 +1,67 @@
-//! The sending half.
+//! The sending halves: [`SyncSender`] (bounded) and [`Sender`] (unbounded).
 
 use core::fmt;
+use core::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::Duration;
 
+use super::flavor::SendFlavor;
 use super::{rendezvous, Half};
-use crate::end::SendEnd;
 use crate::error::{SendError, SendTimeoutError, TrySendError};
+use crate::ring::list::ListProducer;
+use crate::ring::Producer;
 use crate::wait::Deadline;
 
 /// The sending half of a channel made by [`sync_channel`](super::sync_channel).
 ///
-/// Like std's `SyncSender`, except that there is only one: it is neither `Clone` nor
-/// `Sync` (it is `Send` when `T` is, so it may move to another thread). Dropping it
-/// disconnects the channel; the receiver still gets what was sent before.
+/// As std's `SyncSender`: it is `Send` (when `T` is) and `Clone`. The channel is
+/// disconnected when the last sender is dropped (also when its thread panics); the
+/// receiver still gets every value sent before.
+///
+/// Until it is first cloned, the sender is the ring's one producer and a send is a plain
+/// store to the ring. The first `clone` turns the ring into one that many senders share:
+/// each send then claims its slot with one compare-exchange. The buffer still holds
+/// exactly `bound` values in all, and values keep their order (see the
+/// [module](super#several-senders)).
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
 /// let (tx, rx) = ringlink::mpsc::sync_channel(8);
-/// let producer = std::thread::spawn(move || {
-///     for i in 0..3 {
-///         tx.send(i).unwrap();
-///     }
-/// }); // `tx` is dropped with the thread
-/// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
-/// producer.join().unwrap();
+/// let producers: Vec<_> = (0..3)
+///     .map(|id| {
+///         let tx = tx.clone();
+///         std::thread::spawn(move || tx.send(id).unwrap())
+///     })
+///     .collect();
+/// drop(tx); // the clones keep the channel open
+/// let mut got: Vec<_> = rx.iter().collect(); // ends when the last clone is dropped
+/// got.sort();
+/// assert_eq!(got, [0, 1, 2]);
+/// # for p in producers { p.join().unwrap(); }
 /// ```
 ///
-/// ```compile_fail
-/// let (tx, _rx) = ringlink::mpsc::sync_channel::<u8>(1);
-/// let second_producer = tx.clone(); // single producer: `SyncSender` is not `Clone`
-/// ```
+/// Unlike std's, it is not `Sync`: share a channel between threads by giving each its own
+/// clone, not by sharing one sender by reference. A `Sync` sender could be used by two
+/// threads at once without a clone, so even a channel that was never cloned would need a
+/// locked instruction on every send.
 ///
 /// ```compile_fail
 /// fn is_sync<S: Sync>() {}
-/// is_sync::<ringlink::mpsc::SyncSender<u8>>(); // nor `Sync`: no sharing by reference
+/// is_sync::<ringlink::mpsc::SyncSender<u8>>(); // clone it instead
 /// ```
 pub struct SyncSender<T> {
-    /// Dropping it drops the end: marks the ring abandoned, then wakes the receiver.
-    half: Half<SendEnd<T>>,
+    /// Dropping it drops the end: the last sender marks the ring abandoned, then every
+    /// sender's drop wakes the receiver.
+    half: Half<SendFlavor<Producer<T>>>,
 }
 
+// A panic in user code never runs inside a send (values are moved, not cloned or
+// dropped, there), so no sender is left half-way through one; as std's halves, they may
+// cross `catch_unwind`.
+impl<T> UnwindSafe for SyncSender<T> {}
+impl<T> RefUnwindSafe for SyncSender<T> {}
+
 impl<T> SyncSender<T> {
-    pub(super) fn new(half: Half<SendEnd<T>>) -> Self {
+    pub(super) fn new(half: Half<SendFlavor<Producer<T>>>) -> Self {
         SyncSender { half }
     }
 
@@ -146,15 +166,127 @@ impl<T> SyncSender<T> {
     /// rendezvous channel.
     #[inline(never)]
     fn send_slow(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
-        self.half.with(|end, rendezvous| match rendezvous {
-            None => end.send(value, deadline, || false),
-            Some(state) => rendezvous::send(state, end, value, deadline),
+        self.half.with(|end, rendezvous| match (rendezvous, end) {
+            (None, end) => end.send_slow(value, deadline),
+            (Some(state), SendFlavor::Single(end)) => rendezvous::send(state, end, value, deadline),
+            (Some(state), SendFlavor::Shared(end)) => {
+                rendezvous::send_shared(state, end, value, deadline)
+            }
+            (Some(_), SendFlavor::Moving) => {
+                unreachable!("a sender used while it is being cloned")
+            }
         })
+    }
+}
+
+impl<T> Clone for SyncSender<T> {
+    /// Another sender for the same channel. The first clone upgrades the channel to
+    /// several senders (see [`SyncSender`]); a send that happens before another, through
+    /// whichever senders, is received first.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::sync_channel(4);
+    /// tx.send(1).unwrap();
+    /// let tx2 = tx.clone();
+    /// tx2.send(2).unwrap();
+    /// tx.send(3).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2, 3]);
+    /// ```
+    fn clone(&self) -> Self {
+        let end = self.half.with(|end, _| end.share());
+        SyncSender::new(Half::new(end, self.half.rendezvous.clone()))
     }
 }
 
 impl<T> fmt::Debug for SyncSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SyncSender").finish_non_exhaustive()
+    }
+}
+
+/// The sending half of a channel made by [`channel`](super::channel): its buffer grows
+/// as needed, so [`send`](Sender::send) never waits.
+///
+/// As std's `Sender`: it is `Send` (when `T` is) and `Clone`; the channel is disconnected
+/// when the last sender is dropped, and the receiver still gets every value sent before.
+/// Until the first clone a send is a plain store to the queue; after it, one
+/// compare-exchange claims the slot (see the [module](super#several-senders)). Not
+/// `Sync`, for the reason [`SyncSender`] gives.
+///
+/// ```
+/// # ringlink::__skip_doctest_under_loom!();
+/// let (tx, rx) = ringlink::mpsc::channel();
+/// for i in 0..10_000 {
+///     tx.send(i).unwrap(); // never waits, however many are queued
+/// }
+/// drop(tx);
+/// assert_eq!(rx.iter().count(), 10_000);
+/// ```
+///
+/// ```compile_fail
+/// fn is_sync<S: Sync>() {}
+/// is_sync::<ringlink::mpsc::Sender<u8>>(); // clone it instead
+/// ```
+pub struct Sender<T> {
+    /// Dropping it drops the end: the last sender marks the queue abandoned, then every
+    /// sender's drop wakes the receiver.
+    half: Half<SendFlavor<ListProducer<T>>>,
+}
+
+// As for `SyncSender`.
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+
+impl<T> Sender<T> {
+    pub(super) fn new(half: Half<SendFlavor<ListProducer<T>>>) -> Self {
+        Sender { half }
+    }
+
+    /// Sends a value; never waits. Fails, handing the value back, if the
+    /// [`Receiver`](super::Receiver) is gone.
+    ///
+    /// A successful send does not promise that the value will be received: the receiver
+    /// may be dropped first.
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// use ringlink::mpsc::{channel, SendError};
+    ///
+    /// let (tx, rx) = channel();
+    /// tx.send("queued").unwrap();
+    /// assert_eq!(rx.recv(), Ok("queued"));
+    /// drop(rx);
+    /// assert_eq!(tx.send("lost"), Err(SendError("lost")));
+    /// ```
+    #[inline]
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.half
+            .with(|end, _| end.try_push(value))
+            .map_err(SendError)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    /// Another sender for the same channel; see [`SyncSender::clone`].
+    ///
+    /// ```
+    /// # ringlink::__skip_doctest_under_loom!();
+    /// let (tx, rx) = ringlink::mpsc::channel();
+    /// let tx2 = tx.clone();
+    /// std::thread::spawn(move || tx2.send(2).unwrap()).join().unwrap();
+    /// tx.send(3).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [2, 3]);
+    /// ```
+    fn clone(&self) -> Self {
+        let end = self.half.with(|end, _| end.share());
+        Sender::new(Half::new(end, None))
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
     }
 }

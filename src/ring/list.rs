@@ -21,7 +21,12 @@
 //!   drops at once the values ready then; dropping the producer (the shared one: when
 //!   its last owner drops it) marks it abandoned after its last push. Whatever is left
 //!   is dropped with the last half. Every value is dropped exactly once.
-#![allow(dead_code, unused_variables, missing_docs, missing_debug_implementations)]
+#![allow(
+    dead_code,
+    unused_variables,
+    missing_docs,
+    missing_debug_implementations
+)]
 
 use core::marker::PhantomData;
 

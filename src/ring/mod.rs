@@ -42,13 +42,16 @@ mod boxring;
 mod error;
 #[doc(hidden)]
 pub mod list;
+mod shared;
 
 pub use batch::PopIter;
 pub use boxring::{BoxConsumer, BoxProducer, BoxRing};
 pub use error::{CapacityError, PopError, PushError};
+pub(crate) use shared::SharedProducer;
 
 use core::fmt;
 use core::mem::MaybeUninit;
+use core::panic::{RefUnwindSafe, UnwindSafe};
 
 use crossbeam_utils::CachePadded;
 
@@ -315,6 +318,13 @@ pub struct Producer<T> {
 // the producer, and which only the producer writes at positions outside `head..tail`.
 unsafe impl<T: Send> Send for Producer<T> {}
 
+// A panic cannot leave a half's state broken where it could be seen: the only user code a
+// push runs is none (values are moved, not cloned or dropped), and a panicking `drop` of
+// a value leaves the positions past it (see `Consumer`). So the halves may cross
+// `catch_unwind`, as std's channel halves do.
+impl<T> UnwindSafe for Producer<T> {}
+impl<T> RefUnwindSafe for Producer<T> {}
+
 impl<T> Producer<T> {
     /// Pushes a value, or hands it back in [`PushError::Full`] if the ring is full.
     ///
@@ -496,6 +506,10 @@ pub struct Consumer<T> {
 // when `T` is. Its raw slot pointer refers to storage owned by `ring`, which lives as long
 // as the consumer, and which only the consumer reads at positions inside `head..tail`.
 unsafe impl<T: Send> Send for Consumer<T> {}
+
+// As for `Producer`.
+impl<T> UnwindSafe for Consumer<T> {}
+impl<T> RefUnwindSafe for Consumer<T> {}
 
 impl<T> Consumer<T> {
     /// Pops the oldest value, or returns [`PopError::Empty`].
@@ -745,14 +759,21 @@ struct Drain<'a, T> {
 impl<T> Drain<'_, T> {
     fn drop_all(&mut self) {
         if !core::mem::needs_drop::<T>() {
-            self.consumer.head = self.end;
+            // Nothing to drop, but the same end as below: a slot claimed and not yet
+            // written must not be handed back.
+            while self.consumer.head != self.end && self.consumer.head_is_ready() {
+                self.consumer.head = self.consumer.head.wrapping_add(1);
+            }
             return;
         }
-        while self.consumer.head != self.end {
+        // After `into_shared`, `tail` counts positions claimed, not yet written: stop at
+        // the first slot whose value is not published (the ring's drop takes the rest).
+        while self.consumer.head != self.end && self.consumer.head_is_ready() {
             let head = self.consumer.head;
-            // SAFETY: `head` lies in `head..end`, and `end` came from `ready_end` (an
-            // `Acquire` load of `tail`); the shared `head` is published only below, after
-            // the loop, and the private one advances past the value at once.
+            // SAFETY: `head` lies in `head..end` and its value is published
+            // (`head_is_ready`: an `Acquire` load of its `seq`, or of `tail` for zero-sized
+            // values); the shared `head` is published only below, after the loop, and the
+            // private one advances past the value at once.
             let value = unsafe { self.consumer.read(head) };
             // Past it before dropping it: a value whose `drop` panics is not dropped again.
             self.consumer.head = head.wrapping_add(1);

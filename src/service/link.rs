@@ -142,8 +142,8 @@ pub(super) fn new_link<Req: ?Sized, Resp: ?Sized>(
 /// is_sync::<ringlink::service::Client<u8, u8>>(); // one client per link, no sharing
 /// ```
 pub struct Client<Req: ?Sized, Resp: ?Sized> {
-    requests: SendEnd<Box<Req>>,
-    replies: RecvEnd<Box<Resp>>,
+    requests: SendEnd<Producer<Box<Req>>>,
+    replies: RecvEnd<Consumer<Box<Resp>>>,
     tag: Arc<ServiceTag>,
 }
 

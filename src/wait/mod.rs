@@ -97,20 +97,23 @@ const YIELDS_ON_ONE_CPU: u32 = 3;
 
 /// Where one side of a channel sleeps, and how the other side wakes it.
 ///
-/// Only the side that owns the slot waits on it; only the other side wakes it.
+/// The side that owns the slot waits on it; the other side wakes it. One side may be
+/// several threads (the senders of a cloned channel): each registers before it parks,
+/// and a waker that finds the flag set unparks them all; each then looks again at what
+/// it waits for and parks again if it is not there.
 pub(crate) struct WaitSlot {
     /// Read by the waker after every message, so it has a cache line of its own, written
     /// only around a sleep.
     state: CachePadded<State>,
-    /// The owner's count of waits that yielded because `waker_cpu` named its own CPU,
+    /// The waiters' count of waits that yielded because `waker_cpu` named their CPU,
     /// since that hint was last forgotten (see [`WaitSlot::spinning_helps`]). Off the
     /// `state` line, which the waker reads.
     yields_on_hint: AtomicUsize,
-    /// The sleeper's thread, registered (under the lock) before `parked` is set. A waker
-    /// that saw the flag set locks after that registration: had its lock come first, its
-    /// load of the flag would happen before the store it read, which coherence forbids.
-    /// Locked only around a sleep.
-    thread: Mutex<Option<Thread>>,
+    /// The threads parked or about to park here, each registered (under the lock) before
+    /// it sets `parked`. A waker that saw the flag set locks after that registration:
+    /// had its lock come first, its load of the flag would happen before the store it
+    /// read, which coherence forbids. Locked only around a sleep.
+    sleepers: Mutex<Vec<Thread>>,
 }
 
 struct State {
@@ -135,7 +138,7 @@ impl WaitSlot {
                 waker_cpu: AtomicUsize::new(NO_CPU),
             }),
             yields_on_hint: AtomicUsize::new(0),
-            thread: Mutex::new(None),
+            sleepers: Mutex::new(Vec::new()),
         }
     }
 
@@ -168,13 +171,13 @@ impl WaitSlot {
     #[cold]
     #[inline(never)]
     fn unpark(&self) {
-        // Clearing the flag spares the next messages an unpark each while the sleeper is
-        // still on its way up.
+        // Clearing the flag spares the next messages an unpark each while the sleepers
+        // are still on their way up; each sets it again before it parks again.
         if self.state.parked.swap(false, Ordering::Relaxed) {
             if let Some(cpu) = current_cpu() {
                 self.state.waker_cpu.store(cpu, Ordering::Relaxed);
             }
-            if let Some(thread) = lock(&self.thread).as_ref() {
+            for thread in lock(&self.sleepers).iter() {
                 thread.unpark();
             }
         }
@@ -257,7 +260,8 @@ impl WaitSlot {
             yields_on_hint,
         };
         let (choice, hint) = choose(facts, || process_may_spin(cpu));
-        // Only the owner touches the count: plain loads and stores.
+        // Plain loads and stores: a count that other waiters of the slot race on is
+        // still a hint.
         match hint {
             Hint::Keep => {}
             Hint::CountYield => self
@@ -271,21 +275,25 @@ impl WaitSlot {
         choice == Choice::Spin
     }
 
-    /// The parking phase: announce, re-check, sleep; loop on spurious wake-ups.
+    /// The parking phase: register, announce, re-check, sleep; loop on spurious
+    /// wake-ups.
     fn park_until<R>(
         &self,
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<R>,
     ) -> Option<R> {
-        self.register_current_thread();
+        // Registered until this returns (or `poll` panics): a waker unparks every
+        // registered thread.
+        let _registered = Registered::new(self);
         loop {
             // Announce before the re-check below: a waker that published before our
-            // re-check is seen by it, one that published after sees the flag.
+            // re-check is seen by it, one that published after sees the flag. Only a
+            // waker clears the flag (or the last waiter to leave, below): a waiter that
+            // cleared it could hide another that still sleeps.
             self.state.parked.store(true, Ordering::Relaxed);
             heavy_fence();
             // mutant(loom_mpsc): park: re-check after announcing removed => if let Some(ready) = None {
             if let Some(ready) = poll() {
-                self.state.parked.store(false, Ordering::Relaxed);
                 return Some(ready);
             }
             match deadline {
@@ -293,7 +301,6 @@ impl WaitSlot {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        self.state.parked.store(false, Ordering::Relaxed);
                         return None;
                     }
                     thread::park_timeout(deadline - now);
@@ -301,20 +308,38 @@ impl WaitSlot {
             }
             // Woken, timed out or spurious: look before announcing again, so that a real
             // wake-up costs no second heavy fence.
-            self.state.parked.store(false, Ordering::Relaxed);
             if let Some(ready) = poll() {
                 return Some(ready);
             }
         }
     }
+}
 
-    /// Makes sure a waker unparks this thread (the half may have moved between threads
-    /// since it last slept).
-    fn register_current_thread(&self) {
+/// A thread's registration with a [`WaitSlot`] for one parking phase.
+struct Registered<'a> {
+    slot: &'a WaitSlot,
+    thread: thread::ThreadId,
+}
+
+impl<'a> Registered<'a> {
+    fn new(slot: &'a WaitSlot) -> Self {
         let current = thread::current();
-        let mut registered = lock(&self.thread);
-        if registered.as_ref().map(Thread::id) != Some(current.id()) {
-            *registered = Some(current);
+        let id = current.id();
+        lock(&slot.sleepers).push(current);
+        Registered { slot, thread: id }
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut sleepers = lock(&self.slot.sleepers);
+        if let Some(at) = sleepers.iter().position(|t| t.id() == self.thread) {
+            sleepers.swap_remove(at);
+        }
+        if sleepers.is_empty() {
+            // Nobody left to wake: spare the wakers' next messages an unpark each. Under
+            // the lock, so a waiter that registers later sets the flag after this.
+            self.slot.state.parked.store(false, Ordering::Relaxed);
         }
     }
 }
@@ -360,6 +385,11 @@ impl WakeOnDrop {
     /// The slot it wakes.
     #[inline(always)]
     pub(crate) fn slot(&self) -> &WaitSlot {
+        &self.0
+    }
+
+    /// The slot it wakes, to share.
+    pub(crate) fn slot_arc(&self) -> &Arc<WaitSlot> {
         &self.0
     }
 }

@@ -1,0 +1,145 @@
+//! The ring with many producers: what a channel's senders push through once it has been
+//! cloned (crate-internal).
+//!
+//! [`Producer::into_shared`] turns the one producer into a [`SharedProducer`] that any
+//! number of threads push through by `&self`. The slots, their `seq` marks and the
+//! consumer are unchanged; only the way a position is taken differs. The one producer
+//! owns `tail` and stores it after each push; shared producers *claim* a position with a
+//! compare-exchange on `tail`, then write its slot and mark its `seq`, as the one
+//! producer does. So:
+//! - The upgrade moves nothing: `tail` already holds the one producer's position (its
+//!   last push stored it), and every value pushed before comes before every value
+//!   claimed after.
+//! - The capacity stays exact, for all producers together: a position is claimed only
+//!   while `tail - head < capacity`.
+//! - Positions are claimed in one order (the modification order of `tail`), so a push
+//!   that happens before another has the lower position and is popped first.
+//! - `tail` now runs ahead of the values written: the consumer goes by each slot's `seq`
+//!   (`pop`, and its drop stops at the first slot not yet written). Batches and counts
+//!   (`pop_iter`, `slots`), which trust `tail`, are not used on a shared ring.
+
+use core::fmt;
+
+use super::{is_zst, Producer, PushError};
+use crate::sync::Ordering::{Acquire, Relaxed, Release};
+
+// Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
+// mutants(loom_mpsc): orderings
+
+/// A ring's producer that many threads push through. Dropping it (the last owner, when it
+/// is shared through an `Arc`) marks the ring abandoned, as dropping the one producer
+/// does.
+pub(crate) struct SharedProducer<T> {
+    /// Its `tail` and `cached_head` are no longer used: `ring.tail` is the claim counter,
+    /// and each pusher keeps its own view of `head`.
+    producer: Producer<T>,
+}
+
+// SAFETY: `push` takes `&self` and touches only atomics (`head`, `tail`, `seq`) and the
+// slot at a position that its compare-exchange on `tail` gave to this call alone; the
+// other `&self` methods only load atomics. So sharing it moves values of `T` between
+// threads, which `T: Send` allows.
+unsafe impl<T: Send> Sync for SharedProducer<T> {}
+
+impl<T> Producer<T> {
+    /// Turns the one producer into one that many threads push through (see the module),
+    /// and returns with it the producer's view of `head`, for the pusher that was the
+    /// producer (each pusher keeps a view of its own; see [`SharedProducer::push`]).
+    ///
+    /// Called by the thread that owns the producer, so no push of it is in flight.
+    pub(crate) fn into_shared(self) -> (SharedProducer<T>, usize) {
+        let cached_head = self.cached_head;
+        (SharedProducer { producer: self }, cached_head)
+    }
+}
+
+impl<T> SharedProducer<T> {
+    /// Pushes a value, or hands it back in [`PushError::Full`] when `capacity` values are
+    /// queued.
+    ///
+    /// `cached_head` is the caller's own view of `head`: a value that this thread saw
+    /// `head` hold through an `Acquire` load, or got from a thread that did (from
+    /// [`Producer::into_shared`], or copied from another pusher's view when the pusher
+    /// was made by its thread). It may lag behind `head`, never run ahead, and every slot
+    /// before it is known to be read.
+    #[inline]
+    pub(crate) fn push(&self, cached_head: &mut usize, value: T) -> Result<(), PushError<T>> {
+        let producer = &self.producer;
+        let ring = &*producer.ring;
+        // The claim below checks that `tail` is still this value.
+        let mut tail = ring.tail.load(Relaxed);
+        loop {
+            let queued = tail.wrapping_sub(*cached_head);
+            if queued >= producer.capacity {
+                // Pairs with the consumer's `Release` store of `head`: the slots it
+                // handed back have been read before a pusher writes them again.
+                *cached_head = ring.head.load(Acquire);
+                let queued = tail.wrapping_sub(*cached_head);
+                if queued > producer.capacity {
+                    // `head` has passed the `tail` loaded above (other pushers and the
+                    // consumer moved on meanwhile): that `tail` is stale.
+                    tail = ring.tail.load(Relaxed);
+                    continue;
+                }
+                if queued == producer.capacity {
+                    // Full by a `tail` that can only have grown since: full now.
+                    return Err(PushError::Full(value));
+                }
+            }
+            // Claims position `tail`. `Release` only for zero-sized values, for which the
+            // claim is the publication (the consumer's `Acquire` load of `tail` pairs
+            // with it); a value with a slot is published by its `seq` below.
+            let claimed = if is_zst::<T>() {
+                ring.tail
+                    .compare_exchange_weak(tail, tail.wrapping_add(1), Release, Relaxed)
+            } else {
+                ring.tail
+                    .compare_exchange_weak(tail, tail.wrapping_add(1), Relaxed, Relaxed)
+            };
+            match claimed {
+                Ok(_) => break,
+                Err(current) => tail = current,
+            }
+        }
+        if is_zst::<T>() {
+            // The ring owns the value from now on (see `Producer::push`).
+            core::mem::forget(value);
+        } else {
+            let slot = producer.slot(tail);
+            // SAFETY: the compare-exchange gave position `tail` to this call alone, and
+            // `tail - head < capacity` by a `head` loaded with `Acquire`: the slot's
+            // previous value was popped (read) before that load, and the consumer will
+            // not read the slot before the `seq` store below.
+            slot.value.with_mut(|p| unsafe { (*p).write(value) });
+            // Publishes the value to `pop` (pairs with its `Acquire` load of `seq`).
+            slot.seq.store(tail.wrapping_add(1), Release);
+        }
+        Ok(())
+    }
+
+    /// Whether a push could find room now (a hint for waiting: another pusher may take
+    /// the room first).
+    pub(crate) fn has_room(&self) -> bool {
+        let ring = &*self.producer.ring;
+        // `head` first: a `tail` loaded after it is not behind it. `Relaxed`: this only
+        // decides whether to try; the push loads `head` itself before it writes a slot.
+        let head = ring.head.load(Relaxed);
+        let tail = ring.tail.load(Relaxed);
+        tail.wrapping_sub(head) < self.producer.capacity
+    }
+
+    /// Whether the consumer is gone (see [`Producer::is_abandoned`]).
+    #[inline]
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.producer.is_abandoned()
+    }
+}
+
+impl<T> fmt::Debug for SharedProducer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedProducer")
+            .field("capacity", &self.producer.capacity)
+            .field("is_abandoned", &self.is_abandoned())
+            .finish()
+    }
+}
