@@ -306,9 +306,9 @@ contenders! {
         [ringlink::mpsc::Receiver],
         ringlink::mpsc::sync_channel,
         bounded: true,
-        multi_producer: false // true once `SyncSender` is `Clone`.
+        multi_producer: true
     );
-    #[cfg(any())] // On once `ringlink::mpsc::channel` exists.
+    #[cfg(any())] // On once `ringlink::mpsc::channel` works (ring::list is a stub).
     RinglinkChannel: blocking(
         "ringlink_channel",
         [ringlink::mpsc::Sender],
