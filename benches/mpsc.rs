@@ -23,16 +23,21 @@
 //! checks what it received (count and order, per producer where there are several, or
 //! the echoed value).
 //!
+//! `MPSC_SEND_RECV=<transport>[:cloned]:<n> cargo bench --bench mpsc` runs `n` send+recv
+//! pairs on one thread (through a cloned sender with `:cloned`) and exits, for
+//! `valgrind --tool=callgrind` (instructions per pair: the difference between two `n`).
+//!
 //! Run: `cargo bench --bench mpsc` (filter with e.g. `-- echo`). Compare ratios within
 //! one run: the host moves this VM's vCPUs around, so absolute figures move from run to
 //! run (see "What the numbers mean" in the README).
 
 mod common;
 
+use std::hint::black_box;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 use common::contenders::{for_each, ForEach, Poll, Transport};
 use common::rigs::{bench_rig, Bounce, Counter, Echo, Producers, Stream, Streamed};
@@ -170,9 +175,70 @@ fn stream_u64_producers(c: &mut Criterion) {
     }
 }
 
+/// `n` sends and receives of a `u64` on one thread through transport `X` (capacity 1024),
+/// through a clone of the sender when `cloned` (the original dropped): for
+/// `valgrind --tool=callgrind`, which counts the instructions of the uncontended path.
+struct SendRecv {
+    name: String,
+    cloned: bool,
+    n: u64,
+    found: bool,
+}
+
+impl ForEach for SendRecv {
+    fn wants<X: Transport>(&self) -> bool {
+        X::NAME == self.name && (!self.cloned || X::MULTI_PRODUCER)
+    }
+
+    fn run<X: Transport>(&mut self) {
+        self.found = true;
+        let (mut tx, mut rx) = X::channel::<u64>(BOUND);
+        if self.cloned {
+            let clone = X::clone_sender(&tx).expect("MULTI_PRODUCER");
+            drop(tx);
+            tx = clone;
+        }
+        for i in 0..self.n {
+            X::send(&mut tx, black_box(i), Poll::Spin);
+            let got = X::try_recv(&mut rx).expect("sent just before");
+            assert_eq!(black_box(got), i, "{}: wrong value", X::NAME);
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
     config = support::criterion();
     targets = echo, echo_cloned, stream_u64, stream_box, stream_u64_producers
 }
-criterion_main!(benches);
+
+fn main() {
+    // `MPSC_SEND_RECV=<transport>[:cloned]:<n>`: run `n` one-thread send+recv pairs and
+    // exit (instructions per pair = the difference between two runs' counts divided by
+    // the difference of their `n`).
+    if let Ok(spec) = std::env::var("MPSC_SEND_RECV") {
+        let mut parts: Vec<&str> = spec.split(':').collect();
+        let n = parts
+            .pop()
+            .and_then(|n| n.parse().ok())
+            .expect("MPSC_SEND_RECV=<transport>[:cloned]:<n>");
+        let cloned = parts.last() == Some(&"cloned");
+        if cloned {
+            parts.pop();
+        }
+        let mut run = SendRecv {
+            name: parts.join(":"),
+            cloned,
+            n,
+            found: false,
+        };
+        for_each(&mut run);
+        assert!(
+            run.found,
+            "no transport {spec:?} (cloned needs a cloneable sender)"
+        );
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
