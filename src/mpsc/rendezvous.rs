@@ -102,6 +102,7 @@ pub(super) fn send_shared<P: PushHalf>(
         } else {
             // `Acquire`: what the last turn did to the state happens before this one
             // looks at it (pairs with the `Release` store that ended it).
+            // mutant(loom_mpsc_shared): rendezvous turn taken: Acquire -> Relaxed => turn.compare_exchange(false, true, Relaxed, Relaxed)
             turn.compare_exchange(false, true, Acquire, Relaxed)
                 .is_ok()
                 .then_some(true)
@@ -115,8 +116,9 @@ pub(super) fn send_shared<P: PushHalf>(
     let sent = send_one(&rendezvous.state, end, value, deadline);
     // Ends the turn (pairs with the next taker's `Acquire`), then wakes the senders
     // waiting for it: they sleep where this one does.
+    // mutant(loom_mpsc_shared): rendezvous turn given back: Release -> Relaxed => turn.store(false, Relaxed);
     turn.store(false, Release);
-    // mutant(loom_mpsc): rendezvous: the end of a turn wakes no waiting sender =>
+    // mutant(loom_mpsc_shared): rendezvous: the end of a turn wakes no waiting sender =>
     end.parts().1.wake_peers();
     sent
 }

@@ -21,10 +21,10 @@
 use core::fmt;
 
 use super::{is_zst, Producer, PushError};
-use crate::sync::Ordering::{Acquire, Relaxed, Release};
+use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 // Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
-// mutants(loom_mpsc): orderings
+// mutants(loom_mpsc_shared): orderings
 
 /// A ring's producer that many threads push through. Dropping it (the last owner, when it
 /// is shared through an `Arc`) marks the ring abandoned, as dropping the one producer
@@ -66,37 +66,33 @@ impl<T> SharedProducer<T> {
     pub(crate) fn push(&self, cached_head: &mut usize, value: T) -> Result<(), PushError<T>> {
         let producer = &self.producer;
         let ring = &*producer.ring;
-        // The claim below checks that `tail` is still this value.
-        let mut tail = ring.tail.load(Relaxed);
+        // `Acquire`, here and on the claim: whoever claimed position `tail - 1` had seen
+        // `head >= tail - capacity` (or it could not have claimed it), and released that
+        // with its claim. So this pusher's view of `head`, once reloaded below, is never
+        // more than `capacity` behind the `tail` it holds, and a full ring is told from a
+        // stale view. (With `Relaxed`, a `tail` could outrun every `head` this thread may
+        // see, and the push would spin on it.)
+        let mut tail = ring.tail.load(Acquire);
         loop {
-            let queued = tail.wrapping_sub(*cached_head);
-            if queued >= producer.capacity {
+            if tail.wrapping_sub(*cached_head) >= producer.capacity {
                 // Pairs with the consumer's `Release` store of `head`: the slots it
                 // handed back have been read before a pusher writes them again.
                 *cached_head = ring.head.load(Acquire);
-                let queued = tail.wrapping_sub(*cached_head);
-                if queued > producer.capacity {
-                    // `head` has passed the `tail` loaded above (other pushers and the
-                    // consumer moved on meanwhile): that `tail` is stale.
-                    tail = ring.tail.load(Relaxed);
-                    continue;
-                }
-                if queued == producer.capacity {
-                    // Full by a `tail` that can only have grown since: full now.
+                if tail.wrapping_sub(*cached_head) >= producer.capacity {
+                    // `tail` can only have grown since: full now.
                     return Err(PushError::Full(value));
                 }
             }
-            // Claims position `tail`. `Release` only for zero-sized values, for which the
-            // claim is the publication (the consumer's `Acquire` load of `tail` pairs
-            // with it); a value with a slot is published by its `seq` below.
-            let claimed = if is_zst::<T>() {
-                ring.tail
-                    .compare_exchange_weak(tail, tail.wrapping_add(1), Release, Relaxed)
-            } else {
-                ring.tail
-                    .compare_exchange_weak(tail, tail.wrapping_add(1), Relaxed, Relaxed)
-            };
-            match claimed {
+            // Claims position `tail`. `Release`: hands on this pusher's view of `head`
+            // (see above) and, for zero-sized values, publishes the value itself (the
+            // consumer's `Acquire` load of `tail` pairs with it); a value with a slot is
+            // published by its `seq` below.
+            match ring
+                .tail
+                // mutant(loom_mpsc_shared): claim without Release (AcqRel -> Acquire) => .compare_exchange_weak(tail, tail.wrapping_add(1), Acquire, Acquire)
+                // mutant(loom_mpsc_shared): claim without Acquire (AcqRel -> Release) => .compare_exchange_weak(tail, tail.wrapping_add(1), Release, Relaxed)
+                .compare_exchange_weak(tail, tail.wrapping_add(1), AcqRel, Acquire)
+            {
                 Ok(_) => break,
                 Err(current) => tail = current,
             }

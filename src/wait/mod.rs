@@ -8,9 +8,10 @@
 //!
 //! # The handshake
 //!
-//! A sleeper stores "I am parked" in its slot, then looks again for what it waits for
-//! (a value, a free slot, a disconnection); a waker publishes first, then looks at the
-//! slot and unparks only when the flag is set. Each side's store must be ordered before
+//! A sleeper counts itself in its slot ("I am parking"), then looks again for what it
+//! waits for (a value, a free slot, a disconnection); a waker publishes first, then looks
+//! at the slot and unparks only when a sleeper is counted. Each side's store must be
+//! ordered before
 //! its load, or both can miss the other's store and the sleeper never wakes. That
 //! StoreLoad barrier is split unevenly (see `fence.rs`): the waker, which
 //! runs it after every message, pays a compiler fence and a plain load of a cache line
@@ -25,7 +26,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::fence::{heavy_fence, light_fence};
 use crate::sync::thread::{self, Thread};
-use crate::sync::{fence, lock, spin_loop, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, lock, spin_loop, Arc, AtomicUsize, Mutex, Ordering};
 
 mod placement;
 
@@ -99,8 +100,8 @@ const YIELDS_ON_ONE_CPU: u32 = 3;
 ///
 /// The side that owns the slot waits on it; the other side wakes it. One side may be
 /// several threads (the senders of a cloned channel): each registers before it parks,
-/// and a waker that finds the flag set unparks them all; each then looks again at what
-/// it waits for and parks again if it is not there.
+/// and a waker that finds any registered unparks them all; each then looks again at
+/// what it waits for and parks again if it is not there.
 pub(crate) struct WaitSlot {
     /// Read by the waker after every message, so it has a cache line of its own, written
     /// only around a sleep.
@@ -109,18 +110,19 @@ pub(crate) struct WaitSlot {
     /// since that hint was last forgotten (see [`WaitSlot::spinning_helps`]). Off the
     /// `state` line, which the waker reads.
     yields_on_hint: AtomicUsize,
-    /// The threads parked or about to park here, each registered (under the lock) before
-    /// it sets `parked`. A waker that saw the flag set locks after that registration:
-    /// had its lock come first, its load of the flag would happen before the store it
+    /// The threads parked or about to park here, each registered under the lock that
+    /// also raises `sleeping`. A waker that saw `sleeping` raised locks after that
+    /// registration: had its lock come first, its load would happen before the store it
     /// read, which coherence forbids. Locked only around a sleep.
     sleepers: Mutex<Vec<Thread>>,
 }
 
 struct State {
-    /// Set by the sleeper just before it re-checks and parks; cleared by whichever side
-    /// sees it first after that. All its accesses are `Relaxed`: the fences around them
-    /// order them with the channel's data.
-    parked: AtomicBool,
+    /// How many threads are registered to park here: raised by a sleeper before it
+    /// re-checks and parks, lowered when it leaves; wakers only read it. All its
+    /// accesses are `Relaxed`: the fences around them order them with the channel's
+    /// data, and the lock orders them with the registrations.
+    sleeping: AtomicUsize,
     /// The CPU on which the last thread that had to unpark the owner ran, or [`NO_CPU`]:
     /// the owner's hint, when it next waits, whether the thread it waits for shares its
     /// CPU. Never needed for correctness.
@@ -134,7 +136,7 @@ impl WaitSlot {
     pub(crate) fn new() -> Self {
         WaitSlot {
             state: CachePadded::new(State {
-                parked: AtomicBool::new(false),
+                sleeping: AtomicUsize::new(0),
                 waker_cpu: AtomicUsize::new(NO_CPU),
             }),
             yields_on_hint: AtomicUsize::new(0),
@@ -151,7 +153,7 @@ impl WaitSlot {
         // StoreLoad with the sleeper's `heavy_fence`: either it sees what we published
         // before it parks, or we see its flag here.
         light_fence();
-        if self.state.parked.load(Ordering::Relaxed) {
+        if self.state.sleeping.load(Ordering::Relaxed) != 0 {
             self.unpark();
         }
     }
@@ -163,7 +165,7 @@ impl WaitSlot {
         // mutant(loom_mpsc): notify_strong fence (drops, rendezvous) removed =>
         // mutant(loom_service): notify_strong fence (stop, link close, client drop) removed =>
         fence(Ordering::SeqCst);
-        if self.state.parked.load(Ordering::Relaxed) {
+        if self.state.sleeping.load(Ordering::Relaxed) != 0 {
             self.unpark();
         }
     }
@@ -171,15 +173,15 @@ impl WaitSlot {
     #[cold]
     #[inline(never)]
     fn unpark(&self) {
-        // Clearing the flag spares the next messages an unpark each while the sleepers
-        // are still on their way up; each sets it again before it parks again.
-        if self.state.parked.swap(false, Ordering::Relaxed) {
-            if let Some(cpu) = current_cpu() {
-                self.state.waker_cpu.store(cpu, Ordering::Relaxed);
-            }
-            for thread in lock(&self.sleepers).iter() {
-                thread.unpark();
-            }
+        // Wakers never write `sleeping`: only the sleepers do, so no waker can hide a
+        // sleeper from another. The price: until a woken sleeper has left, each message
+        // unparks it again (a look at its parking state, no system call once it is
+        // up).
+        if let Some(cpu) = current_cpu() {
+            self.state.waker_cpu.store(cpu, Ordering::Relaxed);
+        }
+        for thread in lock(&self.sleepers).iter() {
+            thread.unpark();
         }
     }
 
@@ -275,22 +277,18 @@ impl WaitSlot {
         choice == Choice::Spin
     }
 
-    /// The parking phase: register, announce, re-check, sleep; loop on spurious
+    /// The parking phase: register (which announces), re-check, sleep; loop on spurious
     /// wake-ups.
     fn park_until<R>(
         &self,
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<R>,
     ) -> Option<R> {
-        // Registered until this returns (or `poll` panics): a waker unparks every
-        // registered thread.
+        // Registered, and counted in `sleeping`, until this returns (or `poll` panics).
         let _registered = Registered::new(self);
         loop {
-            // Announce before the re-check below: a waker that published before our
-            // re-check is seen by it, one that published after sees the flag. Only a
-            // waker clears the flag (or the last waiter to leave, below): a waiter that
-            // cleared it could hide another that still sleeps.
-            self.state.parked.store(true, Ordering::Relaxed);
+            // Announced before the re-check below: a waker that published before our
+            // re-check is seen by it, one that published after sees `sleeping`.
             heavy_fence();
             // mutant(loom_mpsc): park: re-check after announcing removed => if let Some(ready) = None {
             if let Some(ready) = poll() {
@@ -306,7 +304,7 @@ impl WaitSlot {
                     thread::park_timeout(deadline - now);
                 }
             }
-            // Woken, timed out or spurious: look before announcing again, so that a real
+            // Woken, timed out or spurious: look before the next fence, so that a real
             // wake-up costs no second heavy fence.
             if let Some(ready) = poll() {
                 return Some(ready);
@@ -315,7 +313,8 @@ impl WaitSlot {
     }
 }
 
-/// A thread's registration with a [`WaitSlot`] for one parking phase.
+/// A thread's registration with a [`WaitSlot`] for one parking phase: in its list of
+/// sleepers and counted in `sleeping`.
 struct Registered<'a> {
     slot: &'a WaitSlot,
     thread: thread::ThreadId,
@@ -325,7 +324,10 @@ impl<'a> Registered<'a> {
     fn new(slot: &'a WaitSlot) -> Self {
         let current = thread::current();
         let id = current.id();
-        lock(&slot.sleepers).push(current);
+        let mut sleepers = lock(&slot.sleepers);
+        sleepers.push(current);
+        // mutant(loom_mpsc): park: no announcement (sleeping not raised) => let _ = &slot.state.sleeping;
+        slot.state.sleeping.fetch_add(1, Ordering::Relaxed);
         Registered { slot, thread: id }
     }
 }
@@ -333,13 +335,9 @@ impl<'a> Registered<'a> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         let mut sleepers = lock(&self.slot.sleepers);
+        self.slot.state.sleeping.fetch_sub(1, Ordering::Relaxed);
         if let Some(at) = sleepers.iter().position(|t| t.id() == self.thread) {
             sleepers.swap_remove(at);
-        }
-        if sleepers.is_empty() {
-            // Nobody left to wake: spare the wakers' next messages an unpark each. Under
-            // the lock, so a waiter that registers later sets the flag after this.
-            self.slot.state.parked.store(false, Ordering::Relaxed);
         }
     }
 }
@@ -347,7 +345,7 @@ impl Drop for Registered<'_> {
 impl fmt::Debug for WaitSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitSlot")
-            .field("parked", &self.state.parked.load(Ordering::Relaxed))
+            .field("sleeping", &self.state.sleeping.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -491,7 +489,7 @@ mod tests {
         // The waker, pinned, rings once the sleeper has announced itself, so that the
         // ring needs an unpark (a fresh thread's park does not return spuriously).
         let waker_cpu = pin(0).expect("a thread pinned to CPU 0 knows its CPU");
-        while !slot.state.parked.load(Ordering::Relaxed) {
+        while slot.state.sleeping.load(Ordering::Relaxed) == 0 {
             std::thread::yield_now();
         }
         rung.store(true, Ordering::Release);
