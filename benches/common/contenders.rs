@@ -308,7 +308,6 @@ contenders! {
         bounded: true,
         multi_producer: true
     );
-    #[cfg(any())] // On once `ringlink::mpsc::channel` works (ring::list is a stub).
     RinglinkChannel: blocking(
         "ringlink_channel",
         [ringlink::mpsc::Sender],
