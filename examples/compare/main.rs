@@ -2,8 +2,8 @@
 //! and rtrb.
 //!
 //! ```text
-//! cargo run --release --example compare            # about a minute
-//! cargo run --release --example compare -- --quick # fewer runs, about 20 s
+//! cargo run --release --example compare            # 1 to 2 minutes
+//! cargo run --release --example compare -- --quick # fewer runs, 20 to 40 s
 //! cargo run --release --example compare -- --json  # the same figures as JSON on stdout
 //! ```
 //!
