@@ -1,17 +1,23 @@
 //! The ring of boxes (`ringlink::ring::BoxRing`) against rtrb and ringlink's generic ring
-//! carrying the same `Box<u64>`, and recycled streams against std and crossbeam-channel.
+//! carrying the same `Box<u64>`, and recycled streams against the channels, which
+//! allocate a box per message. The contenders are the box transports of
+//! `common/contenders.rs` (`for_each_box`): `ringlink_boxring`, then each transport of
+//! the list, a busy-poll ring as a pair of rings (the second carries used boxes back), a
+//! blocking channel allocating a box per message.
 //!
-//! - `boxring_stream/{boxring,generic,rtrb}`: one-way stream of pre-allocated boxes
-//!   through a 1024-slot ring (a pool of boxes that the producer hands out again once
-//!   the consumer is done with them, so no allocator runs): the cost of the queue alone.
-//! - `boxring_echo/{boxring,generic,rtrb}`: one box in flight, bounced through two
-//!   1024-slot rings: both rings run nearly empty.
-//! - `boxring_recycled/{boxring,generic,rtrb,std,crossbeam}`: a `Box<u64>` stream with a
-//!   new value written into each box. The ring pairs recycle: the consumer hands each
-//!   box back through a return ring (`BoxRing`'s own, or a second ring of the same kind),
-//!   which runs nearly empty; std `sync_channel(1024)` and crossbeam `bounded(1024)`
-//!   allocate a box per message and free it on the other thread.
-//! - `boxring_push_pop/{boxring,generic,rtrb}`: one push and one pop on one thread.
+//! - `boxring_stream/<ring>`: one-way stream of pre-allocated boxes through each
+//!   busy-poll ring of 1024 slots (`ringlink_boxring`, `ringlink_ring`, `rtrb`; a pool of
+//!   boxes that the producer hands out again once the consumer is done with them, so no
+//!   allocator runs): the cost of the queue alone.
+//! - `boxring_echo/<ring>`: one box in flight, bounced through two 1024-slot rings: both
+//!   rings run nearly empty.
+//! - `boxring_recycled/<transport>`: a `Box<u64>` stream with a new value written into
+//!   each box, through every bounded transport. The rings recycle: the consumer hands
+//!   each box back through a return ring (`BoxRing`'s own, or a second ring of the same
+//!   kind), which runs nearly empty; the channels (`ringlink_mpsc`, std
+//!   `sync_channel(1024)`, crossbeam `bounded(1024)`, kanal `bounded(1024)`) allocate a
+//!   box per message and free it on the other thread.
+//! - `boxring_push_pop/<ring>`: one push and one pop on one thread.
 //!
 //! Run: `cargo bench --bench boxring`. Every benchmark checks the values it receives.
 //!
@@ -22,21 +28,24 @@
 //!   placement, and prints per-round figures and median ratios over the rounds whose
 //!   ping-pongs took at most `BOXRING_PROBE_MAX` ns (default 300; the usual placement
 //!   gives about 100-130).
-//! - `BOXRING_PUSH_POP=<contender>:<n>` runs `n` one-thread push+pop pairs and exits,
-//!   for `valgrind --tool=callgrind` (instructions per pair = the difference between two
-//!   `n`, divided by the difference of `n`).
+//! - `BOXRING_PUSH_POP=<ring>:<n>` (`ringlink_boxring`, `ringlink_ring` or `rtrb`) runs
+//!   `n` one-thread push+pop pairs and exits, for `valgrind --tool=callgrind`
+//!   (instructions per pair = the difference between two `n`, divided by the difference
+//!   of `n`).
 
 mod common;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use crossbeam_utils::CachePadded;
 
-use common::support;
+use common::contenders::{for_each_box, BoxTransport, ForEachBox, Poll};
+use common::rigs::{Recycled, Rig};
+use common::support::{self, Cpus};
 
 /// The partner thread as these benchmarks start it: on the second CPU, meeting the caller
 /// at the returned barrier once its side is ready.
@@ -46,7 +55,7 @@ impl<R: Send + 'static> Partner<R> {
     fn spawn(work: impl FnOnce(&Barrier) -> R + Send + 'static) -> (Self, Arc<Barrier>) {
         let barrier = Arc::new(Barrier::new(2));
         let theirs = barrier.clone();
-        let partner = support::Partner::start(support::Cpus::pair(), move || work(&theirs));
+        let partner = support::Partner::start(Cpus::pair(), move || work(&theirs));
         (Partner(partner), barrier)
     }
 
@@ -58,103 +67,10 @@ impl<R: Send + 'static> Partner<R> {
 /// Between two polls: spin when the partner has a CPU of its own, yield when it shares ours.
 #[inline]
 fn relax() {
-    if support::two_cores() {
-        std::hint::spin_loop();
-    } else {
-        std::thread::yield_now();
-    }
+    Poll::here().relax();
 }
 
 const CAPACITY: usize = 1024;
-
-/// A ring that carries `Box<u64>`, as the benchmarks use it.
-trait BoxSpsc: 'static {
-    type Producer: Send + 'static;
-    type Consumer: Send + 'static;
-    const NAME: &'static str;
-    fn new(capacity: usize) -> (Self::Producer, Self::Consumer);
-    fn try_push(producer: &mut Self::Producer, boxed: Box<u64>) -> Result<(), Box<u64>>;
-    fn try_pop(consumer: &mut Self::Consumer) -> Option<Box<u64>>;
-
-    /// Pushes, busy-waiting while the ring is full.
-    #[inline]
-    fn push(producer: &mut Self::Producer, mut boxed: Box<u64>) {
-        while let Err(back) = Self::try_push(producer, boxed) {
-            boxed = back;
-            relax();
-        }
-    }
-
-    /// Pops, busy-waiting while the ring is empty.
-    #[inline]
-    fn pop(consumer: &mut Self::Consumer) -> Box<u64> {
-        loop {
-            if let Some(boxed) = Self::try_pop(consumer) {
-                return boxed;
-            }
-            relax();
-        }
-    }
-}
-
-struct BoxRing;
-
-impl BoxSpsc for BoxRing {
-    type Producer = ringlink::ring::BoxProducer<u64>;
-    type Consumer = ringlink::ring::BoxConsumer<u64>;
-    const NAME: &'static str = "boxring";
-    fn new(capacity: usize) -> (Self::Producer, Self::Consumer) {
-        ringlink::ring::BoxRing::new(capacity)
-    }
-    #[inline]
-    fn try_push(producer: &mut Self::Producer, boxed: Box<u64>) -> Result<(), Box<u64>> {
-        producer.push(boxed).map_err(|e| e.into_inner())
-    }
-    #[inline]
-    fn try_pop(consumer: &mut Self::Consumer) -> Option<Box<u64>> {
-        consumer.pop().ok()
-    }
-}
-
-struct Generic;
-
-impl BoxSpsc for Generic {
-    type Producer = ringlink::ring::Producer<Box<u64>>;
-    type Consumer = ringlink::ring::Consumer<Box<u64>>;
-    const NAME: &'static str = "generic";
-    fn new(capacity: usize) -> (Self::Producer, Self::Consumer) {
-        ringlink::ring::RingBuffer::new(capacity)
-    }
-    #[inline]
-    fn try_push(producer: &mut Self::Producer, boxed: Box<u64>) -> Result<(), Box<u64>> {
-        producer.push(boxed).map_err(|e| e.into_inner())
-    }
-    #[inline]
-    fn try_pop(consumer: &mut Self::Consumer) -> Option<Box<u64>> {
-        consumer.pop().ok()
-    }
-}
-
-struct Rtrb;
-
-impl BoxSpsc for Rtrb {
-    type Producer = rtrb::Producer<Box<u64>>;
-    type Consumer = rtrb::Consumer<Box<u64>>;
-    const NAME: &'static str = "rtrb";
-    fn new(capacity: usize) -> (Self::Producer, Self::Consumer) {
-        rtrb::RingBuffer::new(capacity)
-    }
-    #[inline]
-    fn try_push(producer: &mut Self::Producer, boxed: Box<u64>) -> Result<(), Box<u64>> {
-        producer
-            .push(boxed)
-            .map_err(|rtrb::PushError::Full(back)| back)
-    }
-    #[inline]
-    fn try_pop(consumer: &mut Self::Consumer) -> Option<Box<u64>> {
-        consumer.pop().ok()
-    }
-}
 
 /// Boxes handed out again and again without the allocator: box `k` holds `k`.
 const POOL: usize = 4096;
@@ -169,9 +85,10 @@ fn pool() -> &'static [usize] {
 }
 
 /// One-way stream of `n` pooled boxes; returns the consumer's time.
-fn stream<R: BoxSpsc>(n: u64) -> Duration {
+fn stream<B: BoxTransport>(n: u64) -> Duration {
     let pool = pool();
-    let (mut producer, mut consumer) = R::new(CAPACITY);
+    let poll = Poll::here();
+    let (mut producer, mut consumer) = B::channel::<u64>(CAPACITY);
     let (partner, start) = Partner::spawn(move |start| {
         start.wait();
         for i in 0..n {
@@ -179,18 +96,18 @@ fn stream<R: BoxSpsc>(n: u64) -> Duration {
             // SAFETY: pool box `k` is owned by at most one `Box` at a time: it is handed
             // out again only `POOL` pushes later, when the ring (1024 boxes) cannot hold
             // it any more, and the consumer gives up each box before it pops the next.
-            R::push(&mut producer, unsafe { Box::from_raw(raw) });
+            B::send(&mut producer, unsafe { Box::from_raw(raw) }, poll);
         }
     });
     start.wait();
     let began = Instant::now();
     for i in 0..n {
-        let boxed = R::pop(&mut consumer);
+        let boxed = B::recv(&mut consumer, poll).expect("the producer sends n boxes");
         assert_eq!(
             *boxed,
             i % POOL as u64,
             "{} delivered out of order",
-            R::NAME
+            B::NAME
         );
         // The pool keeps the box.
         std::mem::forget(boxed);
@@ -201,14 +118,15 @@ fn stream<R: BoxSpsc>(n: u64) -> Duration {
 }
 
 /// `n` round trips of one box through two rings.
-fn echo<R: BoxSpsc>(n: u64) -> Duration {
-    let (mut to_partner, mut partner_in) = R::new(CAPACITY);
-    let (mut partner_out, mut from_partner) = R::new(CAPACITY);
+fn echo<B: BoxTransport>(n: u64) -> Duration {
+    let poll = Poll::here();
+    let (mut to_partner, mut partner_in) = B::channel::<u64>(CAPACITY);
+    let (mut partner_out, mut from_partner) = B::channel::<u64>(CAPACITY);
     let (partner, start) = Partner::spawn(move |start| {
         start.wait();
         for _ in 0..n {
-            let boxed = R::pop(&mut partner_in);
-            R::push(&mut partner_out, boxed);
+            let boxed = B::recv(&mut partner_in, poll).expect("the caller sends n boxes");
+            B::send(&mut partner_out, boxed, poll);
         }
     });
     start.wait();
@@ -216,149 +134,21 @@ fn echo<R: BoxSpsc>(n: u64) -> Duration {
     let began = Instant::now();
     for i in 0..n {
         *boxed = i;
-        R::push(&mut to_partner, boxed);
-        boxed = R::pop(&mut from_partner);
-        assert_eq!(*boxed, i, "{} echoed the wrong value", R::NAME);
+        B::send(&mut to_partner, boxed, poll);
+        boxed = B::recv(&mut from_partner, poll).expect("the partner answers");
+        assert_eq!(*boxed, i, "{} echoed the wrong value", B::NAME);
     }
     let elapsed = began.elapsed();
     partner.join();
     elapsed
 }
 
-/// A stream of `Box<u64>` with a new value in each box, by whatever means the transport
-/// offers: recycling for the ring pairs, a new box per message for the channels.
-trait BoxStream: 'static {
-    type Sender: Send + 'static;
-    type Receiver: Send + 'static;
-    const NAME: &'static str;
-    fn new(capacity: usize) -> (Self::Sender, Self::Receiver);
-    /// Sends `value` in a box, busy-waiting (or blocking) while the transport is full.
-    fn send(sender: &mut Self::Sender, value: u64);
-    /// Receives a box and returns its value, busy-waiting (or blocking) while empty.
-    fn recv(receiver: &mut Self::Receiver) -> u64;
-}
-
-struct RecycledBoxRing;
-
-impl BoxStream for RecycledBoxRing {
-    type Sender = ringlink::ring::BoxProducer<u64>;
-    type Receiver = ringlink::ring::BoxConsumer<u64>;
-    const NAME: &'static str = "boxring";
-    fn new(capacity: usize) -> (Self::Sender, Self::Receiver) {
-        ringlink::ring::BoxRing::new(capacity)
-    }
-    #[inline]
-    fn send(sender: &mut Self::Sender, mut value: u64) {
-        while let Err(full) = sender.push_value(value) {
-            value = full.into_inner();
-            relax();
-        }
-    }
-    #[inline]
-    fn recv(receiver: &mut Self::Receiver) -> u64 {
-        loop {
-            if let Ok(boxed) = receiver.pop() {
-                let value = *boxed;
-                receiver.recycle(boxed);
-                return value;
-            }
-            relax();
-        }
-    }
-}
-
-/// Two rings of one kind, the second carrying used boxes back.
-struct RecycledPair<R>(R);
-
-impl<R: BoxSpsc> BoxStream for RecycledPair<R> {
-    type Sender = (R::Producer, R::Consumer);
-    type Receiver = (R::Consumer, R::Producer);
-    const NAME: &'static str = R::NAME;
-    fn new(capacity: usize) -> (Self::Sender, Self::Receiver) {
-        let (forward, received) = R::new(capacity);
-        let (returned, back) = R::new(capacity);
-        ((forward, back), (received, returned))
-    }
-    #[inline]
-    fn send((forward, back): &mut Self::Sender, value: u64) {
-        let boxed = match R::try_pop(back) {
-            Some(mut boxed) => {
-                *boxed = value;
-                boxed
-            }
-            None => Box::new(value),
-        };
-        R::push(forward, boxed);
-    }
-    #[inline]
-    fn recv((received, returned): &mut Self::Receiver) -> u64 {
-        let boxed = R::pop(received);
-        let value = *boxed;
-        // A full return ring hands the box back, and it is freed here.
-        let _ = R::try_push(returned, boxed);
-        value
-    }
-}
-
-struct StdChannel;
-
-impl BoxStream for StdChannel {
-    type Sender = mpsc::SyncSender<Box<u64>>;
-    type Receiver = mpsc::Receiver<Box<u64>>;
-    const NAME: &'static str = "std";
-    fn new(capacity: usize) -> (Self::Sender, Self::Receiver) {
-        mpsc::sync_channel(capacity)
-    }
-    #[inline]
-    fn send(sender: &mut Self::Sender, value: u64) {
-        sender.send(Box::new(value)).unwrap();
-    }
-    #[inline]
-    fn recv(receiver: &mut Self::Receiver) -> u64 {
-        *receiver.recv().unwrap()
-    }
-}
-
-struct Crossbeam;
-
-impl BoxStream for Crossbeam {
-    type Sender = crossbeam_channel::Sender<Box<u64>>;
-    type Receiver = crossbeam_channel::Receiver<Box<u64>>;
-    const NAME: &'static str = "crossbeam";
-    fn new(capacity: usize) -> (Self::Sender, Self::Receiver) {
-        crossbeam_channel::bounded(capacity)
-    }
-    #[inline]
-    fn send(sender: &mut Self::Sender, value: u64) {
-        sender.send(Box::new(value)).unwrap();
-    }
-    #[inline]
-    fn recv(receiver: &mut Self::Receiver) -> u64 {
-        *receiver.recv().unwrap()
-    }
-}
-
-/// `n` values streamed through `S`; returns the receiver's time.
-fn recycled<S: BoxStream>(n: u64) -> Duration {
-    let (mut sender, mut receiver) = S::new(CAPACITY);
-    let (partner, start) = Partner::spawn(move |start| {
-        start.wait();
-        for i in 0..n {
-            S::send(&mut sender, i);
-        }
-    });
-    start.wait();
-    let began = Instant::now();
-    for i in 0..n {
-        assert_eq!(
-            S::recv(&mut receiver),
-            i,
-            "{} delivered out of order",
-            S::NAME
-        );
-    }
-    let elapsed = began.elapsed();
-    partner.join();
+/// `n` values streamed in recycled boxes (or a new box each, where `B` cannot recycle);
+/// the time from the first send until the receiver has the last.
+fn recycled<B: BoxTransport>(n: u64) -> Duration {
+    let mut rig = Recycled::<B>::start(Cpus::pair(), CAPACITY, Poll::here());
+    let elapsed = rig.run(n);
+    rig.finish();
     elapsed
 }
 
@@ -389,71 +179,80 @@ fn ping_pong(n: u64) -> Duration {
     elapsed
 }
 
-fn push_pop<R: BoxSpsc>(n: u64) {
-    let (mut producer, mut consumer) = R::new(CAPACITY);
+fn push_pop<B: BoxTransport>(n: u64) {
+    let poll = Poll::here();
+    let (mut producer, mut consumer) = B::channel::<u64>(CAPACITY);
     let mut boxed = Box::new(0u64);
     for _ in 0..n {
-        R::push(&mut producer, black_box(boxed));
-        boxed = black_box(R::try_pop(&mut consumer).unwrap());
+        B::send(&mut producer, black_box(boxed), poll);
+        boxed = black_box(B::try_recv(&mut consumer).unwrap());
     }
 }
 
+/// Which box transports a group runs, and how it measures one.
+#[derive(Clone, Copy)]
+enum Workload {
+    Stream,
+    Echo,
+    Recycled,
+    PushPop,
+}
+
+impl Workload {
+    fn wants<B: BoxTransport>(self) -> bool {
+        match self {
+            // The ring workloads: the busy-poll rings of boxes.
+            Workload::Stream | Workload::Echo | Workload::PushPop => B::BUSY_POLL,
+            Workload::Recycled => B::BOUNDED,
+        }
+    }
+
+    fn runner<B: BoxTransport>(self) -> fn(u64) -> Duration {
+        match self {
+            Workload::Stream => stream::<B>,
+            Workload::Echo => echo::<B>,
+            Workload::Recycled => recycled::<B>,
+            Workload::PushPop => |n| timed(|| push_pop::<B>(n)),
+        }
+    }
+}
+
+/// One contender of a group: its name and how it runs `n` messages.
+type Contender = (&'static str, fn(u64) -> Duration);
+
+/// The contenders of `workload`, in the order of the list.
+fn contenders(workload: Workload) -> Vec<Contender> {
+    struct Collect(Workload, Vec<Contender>);
+    impl ForEachBox for Collect {
+        fn wants<B: BoxTransport>(&self) -> bool {
+            self.0.wants::<B>()
+        }
+        fn run<B: BoxTransport>(&mut self) {
+            let runner = self.0.runner::<B>();
+            self.1.push((B::NAME, runner));
+        }
+    }
+    let mut collect = Collect(workload, Vec::new());
+    for_each_box(&mut collect);
+    collect.1
+}
+
 fn criterion_benches(c: &mut Criterion) {
-    let mut group = c.benchmark_group("boxring_stream");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function(BenchmarkId::from_parameter(BoxRing::NAME), |b| {
-        b.iter_custom(stream::<BoxRing>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Generic::NAME), |b| {
-        b.iter_custom(stream::<Generic>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Rtrb::NAME), |b| {
-        b.iter_custom(stream::<Rtrb>)
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("boxring_echo");
-    group.bench_function(BenchmarkId::from_parameter(BoxRing::NAME), |b| {
-        b.iter_custom(echo::<BoxRing>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Generic::NAME), |b| {
-        b.iter_custom(echo::<Generic>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Rtrb::NAME), |b| {
-        b.iter_custom(echo::<Rtrb>)
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("boxring_recycled");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function(BenchmarkId::from_parameter(RecycledBoxRing::NAME), |b| {
-        b.iter_custom(recycled::<RecycledBoxRing>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Generic::NAME), |b| {
-        b.iter_custom(recycled::<RecycledPair<Generic>>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Rtrb::NAME), |b| {
-        b.iter_custom(recycled::<RecycledPair<Rtrb>>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(StdChannel::NAME), |b| {
-        b.iter_custom(recycled::<StdChannel>)
-    });
-    group.bench_function(BenchmarkId::from_parameter(Crossbeam::NAME), |b| {
-        b.iter_custom(recycled::<Crossbeam>)
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("boxring_push_pop");
-    group.bench_function(BenchmarkId::from_parameter(BoxRing::NAME), |b| {
-        b.iter_custom(|n| timed(|| push_pop::<BoxRing>(n)))
-    });
-    group.bench_function(BenchmarkId::from_parameter(Generic::NAME), |b| {
-        b.iter_custom(|n| timed(|| push_pop::<Generic>(n)))
-    });
-    group.bench_function(BenchmarkId::from_parameter(Rtrb::NAME), |b| {
-        b.iter_custom(|n| timed(|| push_pop::<Rtrb>(n)))
-    });
-    group.finish();
+    for (group_name, workload, elements) in [
+        ("boxring_stream", Workload::Stream, true),
+        ("boxring_echo", Workload::Echo, false),
+        ("boxring_recycled", Workload::Recycled, true),
+        ("boxring_push_pop", Workload::PushPop, false),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        if elements {
+            group.throughput(Throughput::Elements(1));
+        }
+        for (name, run) in contenders(workload) {
+            group.bench_function(BenchmarkId::from_parameter(name), |b| b.iter_custom(run));
+        }
+        group.finish();
+    }
 }
 
 fn timed(f: impl FnOnce()) -> Duration {
@@ -461,9 +260,6 @@ fn timed(f: impl FnOnce()) -> Duration {
     f();
     began.elapsed()
 }
-
-/// One contender of a round: its name and how it runs `n` messages.
-type Contender = (&'static str, fn(u64) -> Duration);
 
 /// Runs `rounds` rounds of every group, contenders in turn, and prints ns per message for
 /// each round and the medians of each contender's ratio to the group's first.
@@ -476,31 +272,17 @@ fn rounds(rounds: usize) {
         (
             "stream (pooled boxes, ns/msg)",
             1_000_000,
-            vec![
-                (BoxRing::NAME, stream::<BoxRing>),
-                (Generic::NAME, stream::<Generic>),
-                (Rtrb::NAME, stream::<Rtrb>),
-            ],
+            contenders(Workload::Stream),
         ),
         (
             "echo (one box in flight, ns/round trip)",
             50_000,
-            vec![
-                (BoxRing::NAME, echo::<BoxRing>),
-                (Generic::NAME, echo::<Generic>),
-                (Rtrb::NAME, echo::<Rtrb>),
-            ],
+            contenders(Workload::Echo),
         ),
         (
             "recycled Box<u64> stream (ns/msg)",
             500_000,
-            vec![
-                (RecycledBoxRing::NAME, recycled::<RecycledBoxRing>),
-                (Generic::NAME, recycled::<RecycledPair<Generic>>),
-                (Rtrb::NAME, recycled::<RecycledPair<Rtrb>>),
-                (StdChannel::NAME, recycled::<StdChannel>),
-                (Crossbeam::NAME, recycled::<Crossbeam>),
-            ],
+            contenders(Workload::Recycled),
         ),
     ];
     for (title, n, contenders) in groups {
@@ -571,12 +353,11 @@ fn main() {
             .split_once(':')
             .expect("BOXRING_PUSH_POP=<contender>:<n>");
         let n = n.parse().expect("a count");
-        match name {
-            "boxring" => push_pop::<BoxRing>(n),
-            "generic" => push_pop::<Generic>(n),
-            "rtrb" => push_pop::<Rtrb>(n),
-            _ => panic!("unknown contender {name}"),
-        }
+        let (_, run) = contenders(Workload::PushPop)
+            .into_iter()
+            .find(|(contender, _)| *contender == name)
+            .unwrap_or_else(|| panic!("unknown ring {name}"));
+        run(n);
         return;
     }
     if let Ok(count) = std::env::var("BOXRING_ROUNDS") {

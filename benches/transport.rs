@@ -16,10 +16,14 @@
 //!   1000 messages (500 request/reply round trips of a `Box<u64>` that the server
 //!   increments) per iteration, through an echo partner on each transport and through a
 //!   `ringlink::service` echo service (`ringlink_service`).
-//! - `throughput/{u64, box MsgOf}/<transport>`: one-way stream through a channel of
-//!   capacity 1024, reported in elements per second; `box MsgOf` allocates a `Box` and
-//!   an 8-byte `Vec` per message on the sending thread and frees both on the receiving
-//!   one, so it measures the allocator as much as the transport.
+//! - `throughput/{u64, box MsgOf}/<transport>/<producers>`: one-way stream through a
+//!   channel of capacity 1024 (or an unbounded one), reported in elements per second;
+//!   `box MsgOf` allocates a `Box` and an 8-byte `Vec` per message on the sending thread
+//!   and frees both on the receiving one, so it measures the allocator as much as the
+//!   transport. `<producers>` is how many threads send: 1 (the transport's own sender)
+//!   on every transport; 2 and 4 for `u64` on the transports whose senders clone, each
+//!   producer with a clone of its own, the producers all on the measuring thread's CPU
+//!   and the receiver on the other.
 //! - `burst/<transport>/{1, 10, 100}`: bursts of that many `u64`, each followed by an
 //!   acknowledgement and a pause of 50 µs (not timed) that lets blocking receivers fall
 //!   asleep; the time reported is per element, wake-up included.
@@ -35,7 +39,7 @@
 //! per hop; their ids then end in `-yield`, so results from one core never compare
 //! against results from two.
 //!
-//! Run: `cargo bench --bench transport` (about 9 minutes on 2 cores), narrowed with a
+//! Run: `cargo bench --bench transport` (about 15 minutes on 2 cores), narrowed with a
 //! filter, e.g. `cargo bench --bench transport -- 'echo/box MsgOf/'` or `-- rtrb`.
 
 mod common;
@@ -49,7 +53,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Cr
 use criterion::{PlotConfiguration, SamplingMode, Throughput};
 
 use common::contenders::{for_each, ForEach, Poll, Transport};
-use common::rigs::{bench_rig, bounce, Bounce, Echo, Rig, RoundTrip, Stream, Streamed};
+use common::rigs::{bench_rig, bounce, Bounce, Echo, Producers, Rig, RoundTrip, Stream, Streamed};
 use common::support::{self, partner_gone, Cpus, Partner};
 
 /// The lengths of the messages' `Vec<u8>`, as in the original experiment.
@@ -57,6 +61,10 @@ const SIZES: [usize; 7] = [1, 4096, 65536, 131072, 262144, 524288, 1048576];
 
 /// The capacity of the streaming channels.
 const CAPACITY: usize = 1024;
+
+/// The producer counts of `throughput/u64`: one on every transport, more where the
+/// sender clones.
+const PRODUCERS: [usize; 3] = [1, 2, 4];
 
 /// Round trips per iteration of `one_thread` (1000 messages).
 const ROUND_TRIPS: u64 = 500;
@@ -476,20 +484,33 @@ impl Streamed for Box<MsgOf> {
     }
 }
 
-/// One-way streams of `S` through each transport.
+/// One-way streams of `S` through each transport from `producers` threads: one (the
+/// transport's own sender) on every transport, more (each a clone) on those whose
+/// senders clone.
 struct StreamEach<'a, 'c, S> {
     group: &'a mut BenchmarkGroup<'c, WallTime>,
+    producers: usize,
     poll: Poll,
     streamed: PhantomData<S>,
 }
 
 impl<S: Streamed> ForEach for StreamEach<'_, '_, S> {
+    fn wants<X: Transport>(&self) -> bool {
+        self.producers == 1 || X::MULTI_PRODUCER
+    }
+
     fn run<X: Transport>(&mut self) {
-        let poll = self.poll;
-        let id = BenchmarkId::new(S::NAME, X::label(poll));
-        bench_rig(self.group, id, || {
-            Stream::<X, S>::start(Cpus::pair(), CAPACITY, poll)
-        });
+        let (n, poll) = (self.producers, self.poll);
+        let id = BenchmarkId::new(format!("{}/{}", S::NAME, X::label(poll)), n);
+        if n == 1 {
+            bench_rig(self.group, id, || {
+                Stream::<X, S>::start(Cpus::pair(), CAPACITY, poll)
+            });
+        } else {
+            bench_rig(self.group, id, || {
+                Producers::<X, S>::start(Cpus::pair(), n, CAPACITY, poll)
+            });
+        }
     }
 }
 
@@ -501,13 +522,17 @@ fn throughput(c: &mut Criterion) {
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    for_each(&mut StreamEach::<u64> {
-        group: &mut group,
-        poll,
-        streamed: PhantomData,
-    });
+    for producers in PRODUCERS {
+        for_each(&mut StreamEach::<u64> {
+            group: &mut group,
+            producers,
+            poll,
+            streamed: PhantomData,
+        });
+    }
     for_each(&mut StreamEach::<Box<MsgOf>> {
         group: &mut group,
+        producers: 1,
         poll,
         streamed: PhantomData,
     });

@@ -2,14 +2,18 @@
 //! small face ([`Transport`]), so that every measurement runs the very same code against
 //! each of them.
 //!
-//! | name | what | waits by | bounded |
-//! |---|---|---|---|
-//! | `ringlink_ring` | `ringlink::ring::RingBuffer` | busy-polling (see [`Poll`]) | yes |
-//! | `ringlink_mpsc` | `ringlink::mpsc::sync_channel` | its default (adaptive) strategy | yes |
-//! | `std_sync_channel` | `std::sync::mpsc::sync_channel` (the baseline) | blocking | yes |
-//! | `std_channel` | `std::sync::mpsc::channel` (the bound is ignored) | blocking | no |
-//! | `crossbeam_bounded` | `crossbeam_channel::bounded` | blocking (it spins first) | yes |
-//! | `rtrb` | `rtrb::RingBuffer` | busy-polling (see [`Poll`]) | yes |
+//! | name | what | waits by | bounded | many producers |
+//! |---|---|---|---|---|
+//! | `ringlink_ring` | `ringlink::ring::RingBuffer` | busy-polling (see [`Poll`]) | yes | no |
+//! | `ringlink_mpsc` | `ringlink::mpsc::sync_channel` | its default (adaptive) strategy | yes | cloned `SyncSender` |
+//! | `ringlink_channel` | `ringlink::mpsc::channel` (the bound is ignored) | its default (adaptive) strategy | no | cloned `Sender` |
+//! | `std_sync_channel` | `std::sync::mpsc::sync_channel` (the baseline) | blocking | yes | cloned |
+//! | `std_channel` | `std::sync::mpsc::channel` (the bound is ignored) | blocking | no | cloned |
+//! | `crossbeam_bounded` | `crossbeam_channel::bounded` | blocking (it spins first) | yes | cloned |
+//! | `crossbeam_unbounded` | `crossbeam_channel::unbounded` (the bound is ignored) | blocking (it spins first) | no | cloned |
+//! | `kanal_bounded` | `kanal::bounded` | blocking (it spins first) | yes | cloned |
+//! | `kanal_unbounded` | `kanal::unbounded` (the bound is ignored) | blocking (it spins first) | no | cloned |
+//! | `rtrb` | `rtrb::RingBuffer` | busy-polling (see [`Poll`]) | yes | no |
 //!
 //! # Adding a transport
 //!
@@ -29,6 +33,15 @@
 //!   producers ([`Transport::clone_sender`]);
 //! - anything else implements [`Transport`] by hand next to the macros and names the
 //!   type in the list with `custom`.
+//!
+//! # Boxes
+//!
+//! Streams of `Box<T>` whose used boxes may go back to the sender ([`BoxTransport`]):
+//! `ringlink_boxring` (`ringlink::ring::BoxRing` and its own return ring), then every
+//! transport of the list, a busy-poll ring as a pair of rings (the second carries boxes
+//! back), a blocking channel allocating a box per message ([`for_each_box`]).
+
+use std::marker::PhantomData;
 
 use super::support;
 
@@ -181,10 +194,19 @@ macro_rules! busy_poll_ring {
     };
 }
 
-/// A transport whose `send` and `recv` block in the library.
+/// A transport whose `send` and `recv` block in the library. `try_recv:` turns what the
+/// receiver's `try_recv` returns on success into an `Option<T>` (`Some` unless said: kanal's
+/// says "nothing there" with `Ok(None)`).
 macro_rules! blocking {
     ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr,
      bounded: $bounded:literal, multi_producer: $multi:tt) => {
+        blocking!(
+            $name, $id, [$($tx)*], [$($rx)*], $new,
+            bounded: $bounded, multi_producer: $multi, try_recv: Some
+        );
+    };
+    ($name:ident, $id:literal, [$($tx:tt)*], [$($rx:tt)*], $new:expr,
+     bounded: $bounded:literal, multi_producer: $multi:tt, try_recv: $taken:expr) => {
         pub struct $name;
 
         impl Transport for $name {
@@ -213,7 +235,7 @@ macro_rules! blocking {
 
             #[inline]
             fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
-                rx.try_recv().ok()
+                rx.try_recv().ok().and_then($taken)
             }
 
             clone_sender!($multi);
@@ -242,26 +264,34 @@ pub trait ForEach {
 
 /// Declares each transport (`$kind!` with the entry's arguments; `custom` for one
 /// implemented by hand) and [`for_each`], which visits them in the list's order.
+///
+/// An entry may carry `#[cfg(...)]` attributes: they apply to its declaration and to its
+/// visit (`#[cfg(any())]` switches an entry off without deleting it).
 macro_rules! contenders {
-    ($($name:ident: $kind:ident $(($($args:tt)*))?;)*) => {
-        $(contenders!(@declare $name $kind $(($($args)*))?);)*
+    ($($(#[$attr:meta])* $name:ident: $kind:ident $(($($args:tt)*))?;)*) => {
+        $(contenders!(@declare [$(#[$attr])*] $name $kind $(($($args)*))?);)*
 
         /// Runs `f` on each transport it wants, in the order of the list.
         pub fn for_each(f: &mut impl ForEach) {
             $(
-                if f.wants::<$name>() {
-                    f.run::<$name>();
+                $(#[$attr])*
+                {
+                    if f.wants::<$name>() {
+                        f.run::<$name>();
+                    }
                 }
             )*
         }
     };
-    (@declare $name:ident custom) => {};
-    (@declare $name:ident $kind:ident ($($args:tt)*)) => {
+    (@declare [$(#[$attr:meta])*] $name:ident custom) => {};
+    (@declare [$(#[$attr:meta])*] $name:ident $kind:ident ($($args:tt)*)) => {
+        $(#[$attr])*
         $kind!($name, $($args)*);
     };
 }
 
-// THE list. ringlink's two first, then std's two (the baseline), then crossbeam and rtrb.
+// THE list. ringlink's first, then std's two (the baseline), crossbeam's two, kanal's
+// two, and rtrb.
 contenders! {
     RinglinkRing: busy_poll_ring(
         "ringlink_ring",
@@ -276,7 +306,15 @@ contenders! {
         [ringlink::mpsc::Receiver],
         ringlink::mpsc::sync_channel,
         bounded: true,
-        multi_producer: false
+        multi_producer: true
+    );
+    RinglinkChannel: blocking(
+        "ringlink_channel",
+        [ringlink::mpsc::Sender],
+        [ringlink::mpsc::Receiver],
+        |_unbounded: usize| ringlink::mpsc::channel(),
+        bounded: false,
+        multi_producer: true
     );
     StdSyncChannel: blocking(
         "std_sync_channel",
@@ -302,6 +340,32 @@ contenders! {
         bounded: true,
         multi_producer: true
     );
+    CrossbeamUnbounded: blocking(
+        "crossbeam_unbounded",
+        [crossbeam_channel::Sender],
+        [crossbeam_channel::Receiver],
+        |_unbounded: usize| crossbeam_channel::unbounded(),
+        bounded: false,
+        multi_producer: true
+    );
+    KanalBounded: blocking(
+        "kanal_bounded",
+        [kanal::Sender],
+        [kanal::Receiver],
+        kanal::bounded,
+        bounded: true,
+        multi_producer: true,
+        try_recv: std::convert::identity
+    );
+    KanalUnbounded: blocking(
+        "kanal_unbounded",
+        [kanal::Sender],
+        [kanal::Receiver],
+        |_unbounded: usize| kanal::unbounded(),
+        bounded: false,
+        multi_producer: true,
+        try_recv: std::convert::identity
+    );
     Rtrb: busy_poll_ring(
         "rtrb",
         [rtrb::Producer],
@@ -313,3 +377,235 @@ contenders! {
 
 /// The transport the ratios are taken against.
 pub const BASELINE: &str = StdSyncChannel::NAME;
+
+/// The raw ring: the floor that ringlink's channels are held against.
+pub const RAW_RING: &str = RinglinkRing::NAME;
+
+/// Whether the transport named `name` is one of ringlink's own (not a peer).
+pub fn is_ours(name: &str) -> bool {
+    name.starts_with("ringlink")
+}
+
+// ---------------------------------------------------------------------------------
+// Boxes
+
+/// A way to stream `Box<T>` from one thread to another that may hand used boxes back to
+/// the sending side, so that a steady stream need not allocate: the face of the
+/// `boxring` bench and of the compare example's recycled stream.
+///
+/// The transports of the list above take part through two adapters (see
+/// [`for_each_box`]): a busy-poll ring as a [`RecyclingPair`] (a second ring of the same
+/// kind carries used boxes back), a blocking channel as an [`Allocating`] one (no way
+/// back: every send allocates a box, every receive frees one, as its users must do).
+/// [`RinglinkBoxRing`] recycles through the return ring built into `BoxRing`.
+pub trait BoxTransport: 'static {
+    /// The name in benchmark ids and tables.
+    const NAME: &'static str;
+    /// Whether it waits by polling in a loop (then `Poll` decides how).
+    const BUSY_POLL: bool;
+    /// Whether `channel(bound)` holds at most `bound` boxes.
+    const BOUNDED: bool;
+    /// Whether used boxes go back to the sender ([`BoxTransport::recycle`] and
+    /// [`BoxTransport::reuse`]); otherwise each message costs an allocation and a free.
+    const RECYCLES: bool;
+
+    type Tx<T: Send + 'static>: Send + 'static;
+    type Rx<T: Send + 'static>: Send + 'static;
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>);
+    /// Sends `boxed`, waiting while the transport is full; panics if the receiving side
+    /// is gone.
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, boxed: Box<T>, poll: Poll);
+    /// Receives a box, waiting while there is none; `None` once the sending side is gone
+    /// and everything was received.
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>>;
+    /// Receives what is there now, without waiting.
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<Box<T>>;
+    /// A used box that came back, if any (always `None` unless `RECYCLES`).
+    fn reuse<T: Send + 'static>(tx: &mut Self::Tx<T>) -> Option<Box<T>>;
+    /// Hands a used box back to the sender (frees it unless `RECYCLES`, or when there
+    /// is no room on the way back).
+    fn recycle<T: Send + 'static>(rx: &mut Self::Rx<T>, boxed: Box<T>);
+}
+
+/// `ringlink::ring::BoxRing`: one pointer per slot, with its own return ring.
+pub struct RinglinkBoxRing;
+
+impl BoxTransport for RinglinkBoxRing {
+    const NAME: &'static str = "ringlink_boxring";
+    const BUSY_POLL: bool = true;
+    const BOUNDED: bool = true;
+    const RECYCLES: bool = true;
+    type Tx<T: Send + 'static> = ringlink::ring::BoxProducer<T>;
+    type Rx<T: Send + 'static> = ringlink::ring::BoxConsumer<T>;
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        ringlink::ring::BoxRing::new(bound)
+    }
+
+    #[inline]
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, mut boxed: Box<T>, poll: Poll) {
+        loop {
+            match tx.push(boxed) {
+                Ok(()) => return,
+                Err(full) => boxed = full.into_inner(),
+            }
+            if tx.is_abandoned() {
+                receiver_gone(Self::NAME);
+            }
+            poll.relax();
+        }
+    }
+
+    #[inline]
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>> {
+        loop {
+            if let Ok(boxed) = rx.pop() {
+                return Some(boxed);
+            }
+            if rx.is_abandoned() {
+                // The producer may have pushed just before it went.
+                return rx.pop().ok();
+            }
+            poll.relax();
+        }
+    }
+
+    #[inline]
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<Box<T>> {
+        rx.pop().ok()
+    }
+
+    #[inline]
+    fn reuse<T: Send + 'static>(tx: &mut Self::Tx<T>) -> Option<Box<T>> {
+        tx.take_recycled()
+    }
+
+    #[inline]
+    fn recycle<T: Send + 'static>(rx: &mut Self::Rx<T>, boxed: Box<T>) {
+        rx.recycle(boxed);
+    }
+}
+
+/// Two rings of transport `X` carrying boxes: the second hands used boxes back. Its
+/// return ring holds two boxes more than the forward ring, so that in a steady stream
+/// the receiver never finds it full: no more boxes circulate than the forward ring
+/// holds, plus one in each thread's hands (a full return ring would make `recycle`
+/// wait, not free).
+pub struct RecyclingPair<X>(PhantomData<X>);
+
+impl<X: Transport> BoxTransport for RecyclingPair<X> {
+    const NAME: &'static str = X::NAME;
+    const BUSY_POLL: bool = X::BUSY_POLL;
+    const BOUNDED: bool = X::BOUNDED;
+    const RECYCLES: bool = true;
+    type Tx<T: Send + 'static> = (X::Tx<Box<T>>, X::Rx<Box<T>>);
+    type Rx<T: Send + 'static> = (X::Rx<Box<T>>, X::Tx<Box<T>>, Poll);
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        let (forward, received) = X::channel(bound);
+        let (returned, back) = X::channel(bound + 2);
+        // How the receiver waits in the (never expected) case of a full return ring.
+        ((forward, back), (received, returned, Poll::here()))
+    }
+
+    #[inline]
+    fn send<T: Send + 'static>((forward, _): &mut Self::Tx<T>, boxed: Box<T>, poll: Poll) {
+        X::send(forward, boxed, poll);
+    }
+
+    #[inline]
+    fn recv<T: Send + 'static>((received, ..): &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>> {
+        X::recv(received, poll)
+    }
+
+    #[inline]
+    fn try_recv<T: Send + 'static>((received, ..): &mut Self::Rx<T>) -> Option<Box<T>> {
+        X::try_recv(received)
+    }
+
+    #[inline]
+    fn reuse<T: Send + 'static>((_, back): &mut Self::Tx<T>) -> Option<Box<T>> {
+        X::try_recv(back)
+    }
+
+    #[inline]
+    fn recycle<T: Send + 'static>((_, returned, poll): &mut Self::Rx<T>, boxed: Box<T>) {
+        X::send(returned, boxed, *poll);
+    }
+}
+
+/// Transport `X` carrying boxes with no way back: each message is a `Box::new` on one
+/// thread and a free on the other.
+pub struct Allocating<X>(PhantomData<X>);
+
+impl<X: Transport> BoxTransport for Allocating<X> {
+    const NAME: &'static str = X::NAME;
+    const BUSY_POLL: bool = X::BUSY_POLL;
+    const BOUNDED: bool = X::BOUNDED;
+    const RECYCLES: bool = false;
+    type Tx<T: Send + 'static> = X::Tx<Box<T>>;
+    type Rx<T: Send + 'static> = X::Rx<Box<T>>;
+
+    fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        X::channel(bound)
+    }
+
+    #[inline]
+    fn send<T: Send + 'static>(tx: &mut Self::Tx<T>, boxed: Box<T>, poll: Poll) {
+        X::send(tx, boxed, poll);
+    }
+
+    #[inline]
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>, poll: Poll) -> Option<Box<T>> {
+        X::recv(rx, poll)
+    }
+
+    #[inline]
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<Box<T>> {
+        X::try_recv(rx)
+    }
+
+    #[inline]
+    fn reuse<T: Send + 'static>(_: &mut Self::Tx<T>) -> Option<Box<T>> {
+        None
+    }
+
+    #[inline]
+    fn recycle<T: Send + 'static>(_: &mut Self::Rx<T>, boxed: Box<T>) {
+        drop(boxed);
+    }
+}
+
+/// Something to do once for each box transport it wants.
+pub trait ForEachBox {
+    /// Whether to run box transport `B` (all of them unless said otherwise).
+    fn wants<B: BoxTransport>(&self) -> bool {
+        true
+    }
+    fn run<B: BoxTransport>(&mut self);
+}
+
+/// Runs `f` on each box transport it wants: [`RinglinkBoxRing`] first, then each
+/// transport of the list in its order, a busy-poll ring as a [`RecyclingPair`], a
+/// blocking channel as [`Allocating`].
+pub fn for_each_box(f: &mut impl ForEachBox) {
+    struct Adapt<'a, F>(&'a mut F);
+
+    impl<F: ForEachBox> ForEach for Adapt<'_, F> {
+        fn run<X: Transport>(&mut self) {
+            if X::BUSY_POLL {
+                if self.0.wants::<RecyclingPair<X>>() {
+                    self.0.run::<RecyclingPair<X>>();
+                }
+            } else if self.0.wants::<Allocating<X>>() {
+                self.0.run::<Allocating<X>>();
+            }
+        }
+    }
+
+    if f.wants::<RinglinkBoxRing>() {
+        f.run::<RinglinkBoxRing>();
+    }
+    for_each(&mut Adapt(f));
+}

@@ -6,18 +6,26 @@
 //!   one counter through such a round trip;
 //! - [`Stream`]: a partner that receives a one-way stream, checks its order and says how
 //!   far it got;
+//! - [`Producers`]: several producer threads, each with a clone of the sender, streaming
+//!   into one receiving partner that checks each producer's order;
+//! - [`Recycled`]: a stream of `Box<u64>` whose receiver hands the boxes back for the
+//!   sender to fill again, where the transport can;
 //! - [`Rig`] and [`bench_rig`]: how a bench starts such a set-up only when its benchmark
 //!   runs (a filtered-out benchmark costs nothing), and checks it when the benchmark ends.
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId};
 
-use super::contenders::{Poll, Transport};
-use super::support::{partner_gone, Cpus, Partner};
+use super::contenders::{BoxTransport, Poll, Transport};
+use super::support::{self, partner_gone, Cpus, Partner};
 
 /// A two-thread set-up that Criterion measures.
 pub trait Rig {
@@ -67,8 +75,34 @@ impl<X: Transport, M: Send + 'static> Echo<X, M> {
         poll: Poll,
         answer: impl Fn(M) -> M + Send + 'static,
     ) -> Self {
-        let (tx, mut partner_rx) = X::channel::<M>(bound);
+        Self::start_with(cpus, bound, poll, answer, false)
+    }
+
+    /// As [`Echo::start`], but both directions send through a clone of their channel's
+    /// sender (cloned first, the original dropped): the path a channel takes once it has
+    /// had more than one sender. Panics unless `X::MULTI_PRODUCER`.
+    pub fn start_cloned(
+        cpus: Cpus,
+        bound: usize,
+        poll: Poll,
+        answer: impl Fn(M) -> M + Send + 'static,
+    ) -> Self {
+        Self::start_with(cpus, bound, poll, answer, true)
+    }
+
+    fn start_with(
+        cpus: Cpus,
+        bound: usize,
+        poll: Poll,
+        answer: impl Fn(M) -> M + Send + 'static,
+        cloned: bool,
+    ) -> Self {
+        let (mut tx, mut partner_rx) = X::channel::<M>(bound);
         let (mut partner_tx, rx) = X::channel::<M>(bound);
+        if cloned {
+            tx = clone_alone::<X, M>(tx);
+            partner_tx = clone_alone::<X, M>(partner_tx);
+        }
         let partner = Partner::start(cpus, move || {
             let mut answered = 0u64;
             while let Some(request) = X::recv(&mut partner_rx, poll) {
@@ -85,6 +119,14 @@ impl<X: Transport, M: Send + 'static> Echo<X, M> {
             partner,
         }
     }
+}
+
+/// A clone of `tx`, the original dropped: the sender of a channel that has had two.
+fn clone_alone<X: Transport, T: Send + 'static>(tx: X::Tx<T>) -> X::Tx<T> {
+    let clone =
+        X::clone_sender(&tx).unwrap_or_else(|| panic!("{}: its sender cannot be cloned", X::NAME));
+    drop(tx);
+    clone
 }
 
 /// One end of a round trip: an [`Echo`], or anything else that answers a request (a
@@ -354,5 +396,284 @@ impl<X: Transport, S: Streamed> Rig for Stream<X, S> {
         drop(self.tx);
         let received = self.partner.join();
         assert_eq!(received, self.sent, "{}: values lost", X::NAME);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Producers
+
+/// Where a producer's index sits in a value of a [`Producers`] stream: the low bits
+/// count that producer's values, the high bits say whose it is.
+const PRODUCER_SHIFT: u32 = 40;
+const PRODUCER_SEQ: u64 = (1 << PRODUCER_SHIFT) - 1;
+
+/// What the measuring thread, the producers and the receiving partner of a
+/// [`Producers`] rig share.
+struct Fan {
+    /// How many values producer `p` is to have sent in all, so far: raised by the
+    /// measuring thread at the start of each run.
+    goals: Vec<CachePadded<AtomicU64>>,
+    /// Set once, when the rig finishes: the producers drop their senders and end.
+    stop: AtomicBool,
+    /// How many values the receiver is to have received in all at the end of the
+    /// current run.
+    target: AtomicU64,
+    /// The highest target the receiver has reached, and when it did.
+    reached: AtomicU64,
+    reached_at: Mutex<Option<Instant>>,
+    /// Set when the receiver ends, however it ends (a failed check included).
+    gone: AtomicBool,
+    /// The measuring thread, which parks until the receiver reaches the target.
+    measurer: Thread,
+}
+
+/// Marks the receiver gone and wakes the measuring thread when the receiver ends.
+struct ReceiverGone(Arc<Fan>);
+
+impl Drop for ReceiverGone {
+    fn drop(&mut self) {
+        self.0.gone.store(true, Ordering::Release);
+        self.0.measurer.unpark();
+    }
+}
+
+/// `n` producer threads, each with a sender of its own (a clone; the channel's original
+/// sender is dropped), streaming into one receiving partner; the producers all on
+/// `cpus.caller` (with the measuring thread, which sleeps while they work), the receiver
+/// on `cpus.partner`. The receiver checks that each producer's values come in that
+/// producer's order and that none is lost or made up.
+///
+/// A run of `iters` values shares them out among the producers, wakes them, and takes
+/// the time from just before the first wake-up until the receiver holds the last value
+/// (the receiver reads the clock; the measuring thread's own wake-up is not counted).
+pub struct Producers<X: Transport, S: Streamed> {
+    fan: Arc<Fan>,
+    producers: Vec<JoinHandle<u64>>,
+    receiver: Partner<u64>,
+    sent: u64,
+    per_producer: Vec<u64>,
+    _transport: PhantomData<(X, S)>,
+}
+
+impl<X: Transport, S: Streamed> Producers<X, S> {
+    /// A channel of `bound` values (where `X::BOUNDED`) with `n` producers; returns once
+    /// every thread is on its CPU and waiting. Panics unless `X::MULTI_PRODUCER`.
+    pub fn start(cpus: Cpus, n: usize, bound: usize, poll: Poll) -> Self {
+        assert!(n >= 1, "at least one producer");
+        assert!(
+            (n as u64) < (1 << (64 - PRODUCER_SHIFT)),
+            "too many producers for the value layout"
+        );
+        support::cores();
+        let (tx, mut rx) = X::channel::<S>(bound);
+        let fan = Arc::new(Fan {
+            goals: (0..n)
+                .map(|_| CachePadded::new(AtomicU64::new(0)))
+                .collect(),
+            stop: AtomicBool::new(false),
+            target: AtomicU64::new(0),
+            reached: AtomicU64::new(0),
+            reached_at: Mutex::new(None),
+            gone: AtomicBool::new(false),
+            measurer: std::thread::current(),
+        });
+
+        let theirs = fan.clone();
+        let receiver = Partner::start(cpus, move || {
+            let fan = ReceiverGone(theirs);
+            let mut expected = vec![0u64; n];
+            let mut received = 0u64;
+            while let Some(value) = X::recv(&mut rx, poll) {
+                let seq = value.seq();
+                let producer = (seq >> PRODUCER_SHIFT) as usize;
+                assert!(producer < n, "{}: a value from nowhere", X::NAME);
+                assert_eq!(
+                    seq & PRODUCER_SEQ,
+                    expected[producer],
+                    "{}: producer {producer}'s values out of order",
+                    X::NAME
+                );
+                expected[producer] += 1;
+                received += 1;
+                if received == fan.0.target.load(Ordering::Acquire) {
+                    *fan.0.reached_at.lock().expect("not poisoned") = Some(Instant::now());
+                    fan.0.reached.store(received, Ordering::Release);
+                    fan.0.measurer.unpark();
+                }
+            }
+            received
+        });
+
+        // Every producer pinned and waiting before the first run.
+        let ready = Arc::new(Barrier::new(n + 1));
+        let producers = (0..n)
+            .map(|p| {
+                let mut tx = X::clone_sender(&tx)
+                    .unwrap_or_else(|| panic!("{}: its sender cannot be cloned", X::NAME));
+                let fan = fan.clone();
+                let ready = ready.clone();
+                std::thread::spawn(move || {
+                    support::pin_to(cpus.caller);
+                    ready.wait();
+                    let mut sent = 0u64;
+                    loop {
+                        let goal = fan.goals[p].load(Ordering::Acquire);
+                        if sent < goal {
+                            while sent < goal {
+                                let seq = (p as u64) << PRODUCER_SHIFT | sent;
+                                X::send(&mut tx, S::make(seq), poll);
+                                sent += 1;
+                            }
+                        } else if fan.stop.load(Ordering::Acquire) {
+                            return sent;
+                        } else {
+                            std::thread::park();
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        ready.wait();
+        Producers {
+            fan,
+            producers,
+            receiver,
+            sent: 0,
+            per_producer: vec![0; n],
+            _transport: PhantomData,
+        }
+    }
+}
+
+impl<X: Transport, S: Streamed> Rig for Producers<X, S> {
+    /// Streams `iters` values, shared out evenly among the producers.
+    fn run(&mut self, iters: u64) -> Duration {
+        if iters == 0 {
+            return Duration::ZERO;
+        }
+        assert!(
+            std::thread::current().id() == self.fan.measurer.id(),
+            "a Producers rig is run by the thread that started it"
+        );
+        let n = self.producers.len() as u64;
+        let target = self.sent + iters;
+        self.fan.target.store(target, Ordering::Release);
+        let start = Instant::now();
+        for (p, producer) in self.producers.iter().enumerate() {
+            let share = iters / n + u64::from((p as u64) < iters % n);
+            if share > 0 {
+                self.per_producer[p] += share;
+                self.fan.goals[p].store(self.per_producer[p], Ordering::Release);
+                producer.thread().unpark();
+            }
+        }
+        while self.fan.reached.load(Ordering::Acquire) < target {
+            if self.fan.gone.load(Ordering::Acquire) {
+                panic!(
+                    "{}: the receiving partner ended before the last value",
+                    X::NAME
+                );
+            }
+            std::thread::park();
+        }
+        self.sent = target;
+        let end = self.fan.reached_at.lock().expect("not poisoned").take();
+        end.expect("the receiver says when") - start
+    }
+
+    fn finish(self) {
+        self.fan.stop.store(true, Ordering::Release);
+        for (p, producer) in self.producers.into_iter().enumerate() {
+            producer.thread().unpark();
+            let sent = producer.join().expect("producer thread panicked");
+            assert_eq!(sent, self.per_producer[p], "{}: producer {p}", X::NAME);
+        }
+        let received = self.receiver.join();
+        assert_eq!(received, self.sent, "{}: values lost", X::NAME);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Recycled boxes
+
+/// A one-way stream of `Box<u64>` with a new value written into each box: the sender
+/// fills a box that came back when there is one (a [`BoxTransport`] that `RECYCLES`)
+/// and allocates one otherwise; the receiving partner checks the order and hands each
+/// box back (or frees it).
+pub struct Recycled<B: BoxTransport> {
+    tx: B::Tx<u64>,
+    sent: u64,
+    progress: Arc<Progress>,
+    poll: Poll,
+    partner: Partner<u64>,
+}
+
+impl<B: BoxTransport> Recycled<B> {
+    /// A transport of `bound` boxes, the receiving partner on `cpus.partner`.
+    pub fn start(cpus: Cpus, bound: usize, poll: Poll) -> Self {
+        let (tx, mut rx) = B::channel::<u64>(bound);
+        let progress = Arc::new(Progress::default());
+        let theirs = progress.clone();
+        let partner = Partner::start(cpus, move || {
+            let gone = GoneOnDrop(theirs);
+            let mut expected = 0;
+            while let Some(boxed) = B::recv(&mut rx, poll) {
+                assert_eq!(*boxed, expected, "{}: value out of order", B::NAME);
+                B::recycle(&mut rx, boxed);
+                expected += 1;
+                gone.0.received.store(expected, Ordering::Release);
+            }
+            expected
+        });
+        Recycled {
+            tx,
+            sent: 0,
+            progress,
+            poll,
+            partner,
+        }
+    }
+
+    /// Sends the next `n` values, each in a recycled box where one came back.
+    #[inline]
+    pub fn send(&mut self, n: u64) {
+        for _ in 0..n {
+            let boxed = match B::reuse(&mut self.tx) {
+                Some(mut boxed) => {
+                    *boxed = self.sent;
+                    boxed
+                }
+                None => Box::new(self.sent),
+            };
+            B::send(&mut self.tx, boxed, self.poll);
+            self.sent += 1;
+        }
+    }
+
+    /// Waits until the partner has received everything sent.
+    pub fn wait(&self) {
+        self.progress.wait_for(self.sent, self.poll);
+    }
+
+    /// How many values were sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+}
+
+impl<B: BoxTransport> Rig for Recycled<B> {
+    /// Sends `iters` values; the clock stops when the partner has received the last.
+    fn run(&mut self, iters: u64) -> Duration {
+        let start = Instant::now();
+        self.send(iters);
+        self.wait();
+        start.elapsed()
+    }
+
+    fn finish(self) {
+        drop(self.tx);
+        let received = self.partner.join();
+        assert_eq!(received, self.sent, "{}: values lost", B::NAME);
     }
 }

@@ -36,7 +36,8 @@ pub fn pin(index: usize) {
     }
 }
 
-fn pin_to(core: Option<CoreId>) {
+/// Pins the calling thread to `core` (`None`: leaves it where it is).
+pub fn pin_to(core: Option<CoreId>) {
     if let Some(core) = core {
         core_affinity::set_for_current(core);
     }

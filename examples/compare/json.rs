@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::common::contenders::BASELINE;
+use crate::measure::PRODUCER_COUNTS;
 use crate::report::{Figure, Report};
 
 impl Report {
@@ -29,12 +30,14 @@ impl Report {
         .unwrap();
         write!(
             o,
-            "\"runs\":{},\"quick\":{},\"seconds\":{},\"clock_read_ns\":{},\"baseline\":{},",
+            "\"runs\":{},\"quick\":{},\"seconds\":{},\"clock_read_ns\":{},\"baseline\":{},\
+             \"producer_counts\":[{}],",
             self.runs,
             self.quick,
             num(self.seconds),
             num(self.clock_ns),
-            json_str(BASELINE)
+            json_str(BASELINE),
+            PRODUCER_COUNTS.map(|n| n.to_string()).join(",")
         )
         .unwrap();
         let p = &self.placement;
@@ -76,16 +79,72 @@ impl Report {
             if i > 0 {
                 o.push(',');
             }
+            let (cloned_p50, cloned_p99, producers) = if row.multi_producer {
+                (
+                    figure_json(&row.cloned_echo_p50),
+                    figure_json(&row.cloned_echo_p99),
+                    PRODUCER_COUNTS
+                        .iter()
+                        .zip(&row.producers)
+                        .map(|(n, f)| {
+                            format!("{{\"n\":{n},\"throughput_mmsg_s\":{}}}", figure_json(f))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            } else {
+                ("null".to_owned(), "null".to_owned(), String::new())
+            };
             write!(
                 o,
-                "{{\"name\":{},\"busy_poll\":{},\"echo_p50_ns\":{},\"echo_p99_ns\":{},\
-                 \"throughput_mmsg_s\":{},\"one_core_echo_p50_ns\":{}}}",
+                "{{\"name\":{},\"busy_poll\":{},\"bounded\":{},\"multi_producer\":{},\
+                 \"echo_p50_ns\":{},\"echo_p99_ns\":{},\"throughput_mmsg_s\":{},\
+                 \"one_core_echo_p50_ns\":{},\"cloned_echo_p50_ns\":{},\
+                 \"cloned_echo_p99_ns\":{},\"producers\":[{}]}}",
                 json_str(row.name),
                 row.busy_poll,
+                row.bounded,
+                row.multi_producer,
                 figure_json(&row.echo_p50),
                 figure_json(&row.echo_p99),
                 figure_json(&row.mmsg),
                 figure_json(&row.one_core),
+                cloned_p50,
+                cloned_p99,
+                producers,
+            )
+            .unwrap();
+        }
+        o.push_str("],\"box_stream\":[");
+        for (i, row) in self.box_rows().iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            write!(
+                o,
+                "{{\"name\":{},\"recycles\":{},\"throughput_mmsg_s\":{}}}",
+                json_str(row.name),
+                row.recycles,
+                figure_json(&row.mmsg)
+            )
+            .unwrap();
+        }
+        o.push_str("],\"ringlink_vs_peers\":[");
+        let ratios = self.peer_ratios(&rows);
+        for (i, r) in ratios.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            write!(
+                o,
+                "{{\"name\":{},\"echo_p50_vs_raw_ring\":{},\"stream_vs\":{{{}}}}}",
+                json_str(r.name),
+                num(r.echo_p50_vs_raw_ring),
+                r.stream_vs
+                    .iter()
+                    .map(|(peer, x)| format!("{}:{}", json_str(peer), num(*x)))
+                    .collect::<Vec<_>>()
+                    .join(",")
             )
             .unwrap();
         }
@@ -128,9 +187,11 @@ fn json_str(s: &str) -> String {
 
 fn figure_json(f: &Figure) -> String {
     format!(
-        "{{\"median\":{},\"vs_std\":{},\"spread\":{},\"reliable\":{},\"runs\":[{}]}}",
+        "{{\"median\":{},\"vs_std\":{},\"vs_best_peer\":{},\"spread\":{},\"reliable\":{},\
+         \"runs\":[{}]}}",
         num(f.median),
         num(f.vs_std),
+        num(f.vs_best_peer),
         num(f.spread),
         f.reliable,
         f.runs.iter().map(|&v| num(v)).collect::<Vec<_>>().join(",")
