@@ -64,6 +64,9 @@ fn many_senders<S: Tx<(usize, usize)>>(
     }
 }
 
+/// One sender of either kind of channel, as a closure.
+type SendFn = Box<dyn Fn(Tracked) -> Result<(), SendError<Tracked>> + Send>;
+
 fn builder(strategy: WaitStrategy) -> Builder {
     Builder::new().with_wait_strategy(strategy)
 }
@@ -99,17 +102,13 @@ fn a_receiver_dropped_mid_stream_loses_and_leaks_nothing() {
     for strategy in STRATEGIES {
         for bound in [None, Some(0), Some(1), Some(16)] {
             let ledger = Ledger::new();
-            let (senders, rx): (
-                Vec<Box<dyn Fn(Tracked) -> Result<(), SendError<Tracked>> + Send>>,
-                Receiver<Tracked>,
-            ) = match bound {
+            let (senders, rx): (Vec<SendFn>, Receiver<Tracked>) = match bound {
                 Some(bound) => {
                     let (tx, rx) = builder(strategy).sync_channel(bound);
                     let clones = (0..3)
                         .map(|_| {
                             let tx = tx.clone();
-                            Box::new(move |v| tx.send(v))
-                                as Box<dyn Fn(Tracked) -> Result<(), SendError<Tracked>> + Send>
+                            Box::new(move |v| tx.send(v)) as SendFn
                         })
                         .collect();
                     (clones, rx)
@@ -119,8 +118,7 @@ fn a_receiver_dropped_mid_stream_loses_and_leaks_nothing() {
                     let clones = (0..3)
                         .map(|_| {
                             let tx = tx.clone();
-                            Box::new(move |v| tx.send(v))
-                                as Box<dyn Fn(Tracked) -> Result<(), SendError<Tracked>> + Send>
+                            Box::new(move |v| tx.send(v)) as SendFn
                         })
                         .collect();
                     (clones, rx)
