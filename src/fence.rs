@@ -43,6 +43,7 @@ mod imp {
 
     #[cfg(all(target_os = "linux", not(miri)))]
     mod membarrier {
+        use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::OnceLock;
 
         const CMD_QUERY: libc::c_int = 0;
@@ -53,6 +54,13 @@ mod imp {
         /// changed: a light fence that saw `true` relies on every later heavy fence being
         /// a `membarrier`.
         static REGISTERED: OnceLock<bool> = OnceLock::new();
+
+        /// `true` once `REGISTERED` holds `true`: the same fact, in a form the hot path
+        /// reads with one plain load (a `OnceLock` costs four instructions to read). Set
+        /// only after the registration succeeded, never cleared; `Relaxed` suffices: a
+        /// thread that sees it set also finds `REGISTERED` decided as `true` when its own
+        /// `heavy_fence` asks.
+        static AVAILABLE: AtomicBool = AtomicBool::new(false);
 
         fn membarrier(cmd: libc::c_int) -> libc::c_long {
             // SAFETY: `membarrier` takes two integers and touches no memory of ours.
@@ -70,13 +78,17 @@ mod imp {
         /// only ever read after the first call.
         #[inline(always)]
         pub(super) fn available() -> bool {
-            REGISTERED.get() == Some(&true)
+            AVAILABLE.load(Ordering::Relaxed)
         }
 
         /// Registers the process for expedited membarriers, once; returns whether heavy
         /// fences are `membarrier`s.
         pub(super) fn prepare() -> bool {
-            *REGISTERED.get_or_init(register)
+            let registered = *REGISTERED.get_or_init(register);
+            if registered {
+                AVAILABLE.store(true, Ordering::Relaxed);
+            }
+            registered
         }
 
         #[cold]

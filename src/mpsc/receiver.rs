@@ -14,6 +14,9 @@ use crate::wait::Deadline;
 
 /// The receiver's blocking end: on the ring of a [`sync_channel`](super::sync_channel),
 /// or on the unbounded queue of a [`channel`](super::channel).
+///
+/// `repr(u8)` for a tag byte of its own, as `SendFlavor` (one compare per receive).
+#[repr(u8)]
 pub(super) enum RecvFlavor<T> {
     Bounded(RecvEnd<Consumer<T>>),
     Unbounded(RecvEnd<ListConsumer<T>>),
