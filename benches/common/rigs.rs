@@ -328,6 +328,30 @@ impl Drop for GoneOnDrop {
     }
 }
 
+/// The receiving partner of a one-way stream, on `cpus.partner`: takes values with
+/// `next` until it returns `None`, checks that they come in order (0, 1, 2, ...), and
+/// records its progress after each. Returns that progress and the partner, whose result
+/// is how many values it received.
+fn checking_partner(
+    cpus: Cpus,
+    name: &'static str,
+    mut next: impl FnMut() -> Option<u64> + Send + 'static,
+) -> (Arc<Progress>, Partner<u64>) {
+    let progress = Arc::new(Progress::default());
+    let theirs = progress.clone();
+    let partner = Partner::start(cpus, move || {
+        let gone = GoneOnDrop(theirs);
+        let mut expected = 0;
+        while let Some(value) = next() {
+            assert_eq!(value, expected, "{name}: value out of order");
+            expected += 1;
+            gone.0.received.store(expected, Ordering::Release);
+        }
+        expected
+    });
+    (progress, partner)
+}
+
 /// The sending end of a one-way stream, and a partner that receives it, checks that
 /// the values come in order and records its progress after each.
 pub struct Stream<X: Transport, S: Streamed> {
@@ -342,17 +366,8 @@ impl<X: Transport, S: Streamed> Stream<X, S> {
     /// A channel of `bound` values, the partner on `cpus.partner`.
     pub fn start(cpus: Cpus, bound: usize, poll: Poll) -> Self {
         let (tx, mut rx) = X::channel::<S>(bound);
-        let progress = Arc::new(Progress::default());
-        let theirs = progress.clone();
-        let partner = Partner::start(cpus, move || {
-            let gone = GoneOnDrop(theirs);
-            let mut expected = 0;
-            while let Some(value) = X::recv(&mut rx, poll) {
-                assert_eq!(value.seq(), expected, "{}: value out of order", X::NAME);
-                expected += 1;
-                gone.0.received.store(expected, Ordering::Release);
-            }
-            expected
+        let (progress, partner) = checking_partner(cpus, X::NAME, move || {
+            X::recv(&mut rx, poll).map(|v| v.seq())
         });
         Stream {
             tx,
@@ -613,18 +628,12 @@ impl<B: BoxTransport> Recycled<B> {
     /// A transport of `bound` boxes, the receiving partner on `cpus.partner`.
     pub fn start(cpus: Cpus, bound: usize, poll: Poll) -> Self {
         let (tx, mut rx) = B::channel::<u64>(bound);
-        let progress = Arc::new(Progress::default());
-        let theirs = progress.clone();
-        let partner = Partner::start(cpus, move || {
-            let gone = GoneOnDrop(theirs);
-            let mut expected = 0;
-            while let Some(boxed) = B::recv(&mut rx, poll) {
-                assert_eq!(*boxed, expected, "{}: value out of order", B::NAME);
+        let (progress, partner) = checking_partner(cpus, B::NAME, move || {
+            B::recv(&mut rx, poll).map(|boxed| {
+                let value = *boxed;
                 B::recycle(&mut rx, boxed);
-                expected += 1;
-                gone.0.received.store(expected, Ordering::Release);
-            }
-            expected
+                value
+            })
         });
         Recycled {
             tx,
