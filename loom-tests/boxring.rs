@@ -77,11 +77,11 @@ fn pop_until_done(consumer: &mut BoxConsumer<Msg>) -> Box<Msg> {
 /// The number of slots a ring of `capacity` boxes has under loom: the models push more.
 fn storage(capacity: usize) -> usize {
     let line = (64 / std::mem::size_of::<loom::sync::atomic::AtomicPtr<Msg>>()).max(1);
-    (capacity + 2 * line - 2) / line * line
+    capacity + line
 }
 
 /// More boxes than slots through the smallest ring: each slot is published (`Release`
-/// store of the pointer), taken (`Acquire` load), nulled, handed back (`head`) and
+/// store of the pointer), taken (`Acquire` load), nulled a line behind (which hands it back) and
 /// written again.
 #[test]
 fn stream_laps_the_slots() {

@@ -7,17 +7,15 @@ use core::marker::PhantomData;
 use core::panic::{RefUnwindSafe, UnwindSafe};
 use core::ptr;
 
-use crossbeam_utils::CachePadded;
-
 use super::{CapacityError, PopError, PushError};
 use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// The size and alignment of a cache line, as far as the layout is concerned.
 const LINE_BYTES: usize = 64;
 
-/// Slots per cache line (8 on 64-bit targets): the receiver nulls slots a line at a time.
-/// Under loom the atomics are larger, so a "line" there holds fewer slots, which lets the
-/// models lap the storage in few steps.
+/// Slots per cache line (8 on 64-bit targets): how far behind its index the receiver
+/// nulls the slots it has taken. Under loom the atomics are larger, so a "line" there
+/// holds fewer slots, which lets the models lap the storage in few steps.
 struct Line<T>(PhantomData<T>);
 
 impl<T> Line<T> {
@@ -31,44 +29,67 @@ impl<T> Line<T> {
     };
 }
 
-/// One direction of the pair: slots, and the receiving side's position.
+/// What the first line's worth of slots holds before the first lap, standing for boxes
+/// "taken but not yet nulled" (see [`Lane`]): never dereferenced, never freed.
+fn taken_mark<T>() -> *mut T {
+    ptr::NonNull::dangling().as_ptr()
+}
+
+/// One direction of the pair: `S = capacity + L` slots (`L = Line::SLOTS`) and no shared
+/// index. The sender writes the box of position `t` (counted from 0 since the lane was
+/// made) into slot `t % S`, the receiver reads position `h` from slot `h % S`.
 ///
-/// Invariants (`S` is `len`, a multiple of `L = Line::SLOTS`, and at least
-/// `capacity + L - 1`):
-/// - A slot holds a box that the sender published and the receiver has not taken yet,
-///   or null, or (only in the receiver's current line, behind its index) the stale
-///   pointer of a box already taken.
-/// - The receiver nulls the slots of a line (`Relaxed`) before the `Release` store of a
-///   `head` beyond that line; the sender's `Acquire` load of `head` pairs with it, so
-///   every slot the sender is granted is null before it writes it.
-/// - The sender writes at most `capacity` slots ahead of the `head` it saw. Since
-///   `S >= capacity + L - 1`, those slots lie on lines the receiver has left.
+/// Invariants:
+/// - When the receiver takes position `h`, it nulls the slot of position `h - L` (in the
+///   line behind the one it reads, so it stays off the line the sender is writing when
+///   the lane runs nearly empty). So, with `h` the receiver's next position, a slot holds
+///   the box of a position in `h..t` (queued), or the stale pointer of one in
+///   `h - L..h` (taken, not nulled yet), or null. Positions `-L..0` count as taken: the
+///   slots `S - L..S` start with [`taken_mark`] in them (no sentinel is needed for
+///   capacity 0; see [`Lane::try_new`]).
+/// - Hence the slot of position `t` (holding position `t - S` before) is null exactly
+///   when `t - S < h - L`, that is `t - h < S - L = capacity`: the sender's one `Relaxed`
+///   load of its own next slot says whether the lane is full, with the exact capacity and
+///   without reading anything of the receiver's. The sender only ever turns null slots
+///   into boxes, the receiver boxes into null, so each side only learns of room (or of
+///   boxes) late, never wrongly.
+/// - The slots of positions `h..h + capacity` hold the queued boxes, then nulls: a scan
+///   from `h` finds exactly the queued boxes (used by [`Receiver::ready`] and by the
+///   lane's drop).
 struct Lane<T> {
-    /// Index (in `0..S`) of the receiver's next slot. Written by the receiver only, after
-    /// every take (`Release`); read by the sender (`Acquire`) when its room runs out.
-    head: CachePadded<AtomicUsize>,
-    /// The slots, with up to `L - 1` unused ones in front so that the first used slot starts
-    /// a cache line. Never resized or moved: the halves keep pointers into it.
+    /// The slots, with up to `L - 1` unused ones in front so that the first used slot
+    /// starts a cache line. Never resized or moved: the halves keep pointers into it.
     storage: Box<[AtomicPtr<T>]>,
-    /// Index in `storage` of the first used slot.
-    first: usize,
-    /// Used slots (`S`).
+    /// Index in `storage` of the sender's first slot.
+    sender_first: usize,
+    /// Index in `storage` of the receiver's first slot (the sender's, unless the lane has
+    /// capacity 0).
+    receiver_first: usize,
+    /// Used slots (`S`; 1 for capacity 0).
     len: usize,
     /// The most boxes the lane holds at once: exactly what was asked for.
     capacity: usize,
+    /// The receiver's last index, stored when it is dropped, for the lane's own drop
+    /// (which the `Arc` orders after it).
+    left_at: AtomicUsize,
 }
 
 impl<T> Lane<T> {
+    /// The slots to allocate for `capacity`: `None` if the count overflows.
+    fn storage_for(capacity: usize) -> Option<usize> {
+        let line = Line::<T>::SLOTS;
+        // Capacity 0 uses two slots (see below).
+        capacity.max(1).checked_add(line)?.checked_add(line - 1)
+    }
+
     fn try_new(capacity: usize) -> Option<Lane<T>> {
         let line = Line::<T>::SLOTS;
-        let len = capacity
-            .checked_add(2 * line - 2)
-            .map(|n| n / line * line)?;
+        let total = Self::storage_for(capacity)?;
         let mut storage: Vec<AtomicPtr<T>> = Vec::new();
         // `try_reserve_exact` reports an overflowing size and an allocator refusal alike,
         // where `Vec::with_capacity` would abort.
-        storage.try_reserve_exact(len.checked_add(line - 1)?).ok()?;
-        storage.extend((0..len + line - 1).map(|_| AtomicPtr::new(ptr::null_mut())));
+        storage.try_reserve_exact(total).ok()?;
+        storage.extend((0..total).map(|_| AtomicPtr::new(ptr::null_mut())));
         let storage = storage.into_boxed_slice();
         // `usize::MAX` when the slots cannot be aligned (as under loom, whose atomics are
         // larger): then the layout is slower but still correct.
@@ -76,35 +97,55 @@ impl<T> Lane<T> {
             offset if offset < line => offset,
             _ => 0,
         };
-        Some(Lane {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            storage,
-            first,
-            len,
-            capacity,
-        })
+        let lane = if capacity == 0 {
+            // Always full and always empty: the sender's one slot holds a mark, the
+            // receiver's is another, null; neither side ever writes.
+            storage[first].store(taken_mark(), Ordering::Relaxed);
+            Lane {
+                storage,
+                sender_first: first,
+                receiver_first: first + 1,
+                len: 1,
+                capacity,
+                left_at: AtomicUsize::new(0),
+            }
+        } else {
+            let len = capacity + line;
+            for slot in &storage[first + capacity..first + len] {
+                slot.store(taken_mark(), Ordering::Relaxed);
+            }
+            Lane {
+                storage,
+                sender_first: first,
+                receiver_first: first,
+                len,
+                capacity,
+                left_at: AtomicUsize::new(0),
+            }
+        };
+        Some(lane)
     }
 
-    fn base(&self) -> *const AtomicPtr<T> {
-        self.storage[self.first..].as_ptr()
+    /// The sender's slots.
+    fn sender_slots(&self) -> &[AtomicPtr<T>] {
+        &self.storage[self.sender_first..self.sender_first + self.len]
+    }
+
+    /// The receiver's slots.
+    fn receiver_slots(&self) -> &[AtomicPtr<T>] {
+        &self.storage[self.receiver_first..self.receiver_first + self.len]
     }
 
     fn sender(&self) -> Sender<T> {
         Sender {
-            base: self.base(),
-            len: self.len,
-            capacity: self.capacity,
-            index: 0,
-            // `capacity < len`.
-            limit: self.capacity,
+            at: Cursor::new(self.sender_slots()),
         }
     }
 
     fn receiver(&self) -> Receiver<T> {
         Receiver {
-            base: self.base(),
-            len: self.len,
-            index: 0,
+            at: Cursor::new(self.receiver_slots()),
+            left_at: &self.left_at,
         }
     }
 }
@@ -112,211 +153,239 @@ impl<T> Lane<T> {
 impl<T> Drop for Lane<T> {
     fn drop(&mut self) {
         // Both halves are gone (the `Arc` ordered their accesses before this): the boxes
-        // still queued lie from `head` on, at most `capacity` of them, until a null slot.
+        // still queued lie from the receiver's last index on, at most `capacity` of them,
+        // until a null slot.
         let mut queued = Queued {
-            receiver: self.receiver(),
+            slots: self.receiver_slots(),
+            index: self.left_at.load(Ordering::Relaxed),
             left: self.capacity,
         };
-        queued.receiver.index = self.head.load(Ordering::Relaxed);
         queued.drop_all();
     }
 }
 
 /// The boxes a dying lane still holds. If one's `drop` panics, dropping this guard while
 /// unwinding drops the rest, as `Vec` does, instead of leaking them.
-struct Queued<T> {
-    receiver: Receiver<T>,
+struct Queued<'a, T> {
+    /// The receiver's slots.
+    slots: &'a [AtomicPtr<T>],
+    /// The next slot to look at.
+    index: usize,
+    /// How many more slots may hold a queued box.
     left: usize,
 }
 
-impl<T> Queued<T> {
+impl<T> Queued<'_, T> {
     fn drop_all(&mut self) {
         while self.left > 0 {
             self.left -= 1;
-            let boxed = self
-                .receiver
-                .slot(self.receiver.index)
-                .load(Ordering::Relaxed);
+            let boxed = self.slots[self.index].load(Ordering::Relaxed);
             if boxed.is_null() {
                 break;
             }
-            self.receiver.index += 1;
-            if self.receiver.index == self.receiver.len {
-                self.receiver.index = 0;
-            }
-            // SAFETY: a non-null slot within `capacity` of `head` holds a published box
-            // that was not taken (the lane's invariant); the index moved past it first, so
-            // it is dropped once even if its `drop` panics.
+            self.index = wrap(self.index + 1, self.slots.len());
+            // SAFETY: a non-null slot within `capacity` of the receiver's index holds a
+            // published box that was not taken (the lane's invariant); the index moved
+            // past it first, so it is dropped once even if its `drop` panics.
             drop(unsafe { Box::from_raw(boxed) });
         }
     }
 }
 
-impl<T> Drop for Queued<T> {
+impl<T> Drop for Queued<'_, T> {
     fn drop(&mut self) {
         self.drop_all();
     }
 }
 
+/// A side's place in a lane: the next slot it reads or writes, and the lane's slots.
+/// Pointers rather than an index: each step is then an add and one compare.
+struct Cursor<T> {
+    /// The next slot, in `start..end`.
+    next: *const AtomicPtr<T>,
+    /// The lane's first slot.
+    start: *const AtomicPtr<T>,
+    /// One past the lane's last slot.
+    end: *const AtomicPtr<T>,
+}
+
+impl<T> Cursor<T> {
+    /// A cursor at the first of the `len` slots from `start` on.
+    fn new(slots: &[AtomicPtr<T>]) -> Self {
+        let range = slots.as_ptr_range();
+        Cursor {
+            next: range.start,
+            start: range.start,
+            end: range.end,
+        }
+    }
+
+    /// The next slot.
+    #[inline(always)]
+    fn slot(&self) -> &AtomicPtr<T> {
+        // SAFETY: `next` is in `start..end` (`step` wraps it), the lane's slots; the lane
+        // lives as long as the half that holds this cursor.
+        unsafe { &*self.next }
+    }
+
+    /// Moves to the following slot, back to the first after the last.
+    #[inline(always)]
+    fn step(&mut self) {
+        let next = self.next.wrapping_add(1);
+        self.next = if next == self.end { self.start } else { next };
+    }
+
+    /// `before`, a pointer less than `len` slots before `start`, moved up by `len` slots
+    /// into the lane: once per lap, so out of line.
+    #[cold]
+    fn wrapped(&self, before: *const AtomicPtr<T>) -> *const AtomicPtr<T> {
+        before.wrapping_add(self.len())
+    }
+
+    /// The number of slots.
+    fn len(&self) -> usize {
+        // SAFETY: both point into (or one past) the lane's slots, `start` first.
+        unsafe { self.end.offset_from(self.start) as usize }
+    }
+
+    /// The index of the next slot.
+    fn index(&self) -> usize {
+        // SAFETY: both point into the lane's slots, `start` first.
+        unsafe { self.next.offset_from(self.start) as usize }
+    }
+
+    /// The slot `ahead` places after the next one, for `ahead < len`.
+    fn slot_ahead(&self, ahead: usize) -> &AtomicPtr<T> {
+        let index = wrap(self.index() + ahead, self.len());
+        // SAFETY: `index < len`, the lane's slots from `start` on (see `slot`).
+        unsafe { &*self.start.add(index) }
+    }
+}
+
 /// The sending side of a lane, kept inside the half that owns it.
 struct Sender<T> {
-    base: *const AtomicPtr<T>,
-    len: usize,
-    capacity: usize,
-    /// Index of the next slot to write, in `0..=len` (`len` until the push that wraps it).
-    index: usize,
-    /// Index of the first slot that may not be written before `refresh`: `capacity` slots
-    /// past the `head` last seen, or the end of the storage if that comes first. So the
-    /// fast path has one comparison for both "full as far as this side knows" and "time
-    /// to wrap around".
-    limit: usize,
+    at: Cursor<T>,
 }
 
 impl<T> Sender<T> {
-    #[inline(always)]
-    fn slot(&self, index: usize) -> &AtomicPtr<T> {
-        // SAFETY: `index < len`, and the lane has `len` slots from `base` on; the lane
-        // lives as long as the half that holds this sender.
-        unsafe { &*self.base.add(index) }
-    }
-
     /// Publishes `boxed`, or returns `false` if the lane is full.
     #[inline(always)]
-    fn push(&mut self, lane: &Lane<T>, boxed: *mut T) -> bool {
-        if self.index == self.limit && !self.refresh(lane) {
+    fn push(&mut self, boxed: *mut T) -> bool {
+        if !self.has_room() {
             return false;
         }
-        // `index < limit <= len`.
-        let index = self.index;
-        // Publishes the box: everything written into it before happens before the
-        // receiver's `Acquire` load that finds this pointer.
-        self.slot(index).store(boxed, Ordering::Release);
-        self.index = index + 1;
+        self.publish(boxed);
         true
     }
 
-    /// Whether a push would succeed; reloads `head` if the room seen so far is used up.
+    /// Whether a push would succeed right now.
     #[inline(always)]
-    fn has_room(&mut self, lane: &Lane<T>) -> bool {
-        self.index != self.limit || self.refresh(lane)
+    fn has_room(&self) -> bool {
+        // Null exactly when fewer than `capacity` boxes are queued (the lane's
+        // invariant). `Relaxed` is enough: the box the receiver took from this slot is
+        // not this side's to touch, and a store into the slot after this load is ordered
+        // after the receiver's null by the slot's own modification order.
+        self.at.slot().load(Ordering::Relaxed).is_null()
     }
 
-    /// Wraps the index around at the end of the storage, and recounts the room from the
-    /// receiver's `head`; returns whether there is any.
-    #[inline(never)]
-    fn refresh(&mut self, lane: &Lane<T>) -> bool {
-        if self.index == self.len {
-            self.index = 0;
-        }
-        let room = self.capacity - self.used(lane);
-        self.limit = (self.index + room).min(self.len);
-        room != 0
+    /// Publishes `boxed` into the next slot, which `has_room` found null.
+    #[inline(always)]
+    fn publish(&mut self, boxed: *mut T) {
+        // Publishes the box: everything written into it before happens before the
+        // receiver's `Acquire` load that finds this pointer.
+        self.at.slot().store(boxed, Ordering::Release);
+        self.at.step();
     }
 
-    /// The boxes in the lane, as far as this side can tell: an upper bound.
-    fn used(&self, lane: &Lane<T>) -> usize {
-        // Pairs with the receiver's `Release` store of `head`, so that the nulls it stored
-        // into the slots it left come before this side's stores into them.
-        // Needed, but loom cannot show it: loom keeps each thread's stores in program
-        // order, so no model sees a store into a slot land before the receiver's null
-        // (the C++ model and an Arm CPU allow it). Weakened, the models fail only by
-        // exceeding loom's branch limit (the sender spins on a stale `head`).
-        // not a mutant: loom cannot model the reordering it forbids (see above)
-        let head = lane.head.load(Ordering::Acquire);
-        let index = if self.index == self.len {
-            0
+    /// How many pushes would succeed right now, at least: the null slots from the next
+    /// one on, up to `capacity` (they form a run: see the lane's invariants). The
+    /// receiver only ever adds nulls, so a slot seen null stays null until this side
+    /// fills it.
+    fn room(&self, capacity: usize) -> usize {
+        run(capacity, |i| {
+            self.at.slot_ahead(i).load(Ordering::Relaxed).is_null()
+        })
+    }
+}
+
+/// `index` wrapped into `0..len`, for `index < 2 * len`.
+#[inline(always)]
+fn wrap(index: usize, len: usize) -> usize {
+    if index >= len {
+        index - len
+    } else {
+        index
+    }
+}
+
+/// The length of the run of `i` in `0..n` for which `holds(i)` is true, given that it
+/// holds for a prefix of `0..n` (a binary search).
+fn run(n: usize, holds: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, n);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        if holds(mid - 1) {
+            low = mid;
         } else {
-            self.index
-        };
-        // `head` trails `index` by at most `capacity < len` slots.
-        if index >= head {
-            index - head
-        } else {
-            index + self.len - head
+            high = mid - 1;
         }
     }
+    low
 }
 
 /// The receiving side of a lane, kept inside the half that owns it.
 struct Receiver<T> {
-    base: *const AtomicPtr<T>,
-    len: usize,
-    /// Index of the next slot to read; the lane's `head` mirrors it.
-    index: usize,
+    at: Cursor<T>,
+    /// The lane's `left_at`, where the index goes when this side is dropped.
+    left_at: *const AtomicUsize,
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        // SAFETY: the half that holds this receiver holds the ring in a field declared
+        // after it, so the lane is still alive while this runs.
+        unsafe { &*self.left_at }.store(self.at.index(), Ordering::Relaxed);
+    }
 }
 
 impl<T> Receiver<T> {
-    #[inline(always)]
-    fn slot(&self, index: usize) -> &AtomicPtr<T> {
-        // SAFETY: `index < len`, and the lane has `len` slots from `base` on; the lane
-        // lives as long as the half that holds this receiver.
-        unsafe { &*self.base.add(index) }
-    }
-
     /// The box in the next slot, or null.
     #[inline(always)]
     fn peek(&self) -> *mut T {
         // Pairs with the sender's `Release` store of the pointer: what it wrote into the
         // box happens before this side reads it.
-        self.slot(self.index).load(Ordering::Acquire)
+        self.at.slot().load(Ordering::Acquire)
     }
 
     /// Takes the next box (null if there is none).
     #[inline(always)]
-    fn pop(&mut self, lane: &Lane<T>) -> *mut T {
-        let index = self.index;
+    fn pop(&mut self) -> *mut T {
         // Pairs with the sender's `Release` store of the pointer, as in `peek`.
-        let boxed = self.slot(index).load(Ordering::Acquire);
+        let boxed = self.at.slot().load(Ordering::Acquire);
         if boxed.is_null() {
             return boxed;
         }
-        let mut next = index + 1;
-        if next % Line::<T>::SLOTS == 0 {
-            next = self.leave_line(next);
+        // Hands a slot back to the sender: the one `L` slots behind this one, taken
+        // earlier (or holding a start mark). `Relaxed`: the sender reads nothing but the
+        // null.
+        let mut behind = self.at.next.wrapping_sub(Line::<T>::SLOTS);
+        if behind < self.at.start {
+            behind = self.at.wrapped(behind);
         }
-        self.index = next;
-        // Hands the slots of the lines left behind back to the sender, after their nulls
-        // (pairs with the sender's `Acquire` load of `head`).
-        // not a mutant: needed, but loom cannot model the reordering (see `Sender::used`)
-        lane.head.store(next, Ordering::Release);
+        // SAFETY: `behind` is `L` slots before `next`, wrapped into `start..end` (a lane
+        // that can hold a box has more than `L` slots).
+        unsafe { &*behind }.store(ptr::null_mut(), Ordering::Relaxed);
+        self.at.step();
         boxed
     }
 
-    /// Nulls the line that ends before `end` (its boxes were all taken); returns the
-    /// index that follows it, wrapped around at the end of the storage.
-    #[inline(never)]
-    fn leave_line(&self, end: usize) -> usize {
-        for index in end - Line::<T>::SLOTS..end {
-            // Published to the sender by the next `Release` store of `head`.
-            self.slot(index).store(ptr::null_mut(), Ordering::Relaxed);
-        }
-        if end == self.len {
-            0
-        } else {
-            end
-        }
-    }
-
-    /// How many boxes are ready, at least, among the next `capacity` slots.
+    /// How many boxes are ready, at least: the non-null slots from the next one on, up
+    /// to `capacity` (a run: see the lane's invariants). A count only, so `Relaxed`: no
+    /// box is read on the strength of these loads.
     fn ready(&self, capacity: usize) -> usize {
-        // The ready slots are a run from `index` on, followed by null ones (the sender
-        // fills them in order, and those within `capacity` of `index` have been nulled):
-        // a binary search finds its end. A count only, so `Relaxed`: no box is read on
-        // the strength of these loads.
-        let (mut low, mut high) = (0, capacity);
-        while low < high {
-            let mid = low + (high - low).div_ceil(2);
-            let mut index = self.index + mid - 1;
-            if index >= self.len {
-                index -= self.len;
-            }
-            if self.slot(index).load(Ordering::Relaxed).is_null() {
-                high = mid - 1;
-            } else {
-                low = mid;
-            }
-        }
-        low
+        run(capacity, |i| {
+            !self.at.slot_ahead(i).load(Ordering::Relaxed).is_null()
+        })
     }
 }
 
@@ -375,21 +444,23 @@ impl<T> Receiver<T> {
 ///
 /// # Layout, and why
 ///
-/// Each direction is a *lane*: an array of `AtomicPtr<T>` slots aligned to a cache line,
-/// and the index of the receiving side's next slot (`head`) on a line of its own.
+/// Each direction is a *lane*: an array of `capacity + 8` `AtomicPtr<T>` slots (on
+/// 64-bit targets; a cache line's worth more than the capacity), aligned to a cache line.
+/// There is no shared index.
 ///
-/// - The receiver takes a box with one `Acquire` load of its slot; it never reads the
-///   sender's position. It publishes `head` after every take, on its own line, so the
-///   sender sees the room immediately (the capacity is exact).
-/// - The receiver does not null each slot as it takes it: it nulls a line's worth of
-///   slots at once, when it leaves that line. Nulling one by one would pull the line the
-///   sender is writing into the receiver's cache on every message while the ring runs
-///   nearly empty (a prototype that did so ran at 0.5–0.6× rtrb as the return ring of a
-///   recycling pair).
-/// - The sender never reads a slot: it counts its room from `head`, which it reloads
-///   only when the room it last saw is used up. The storage holds at least
-///   `capacity + 7` slots (rounded up to whole lines of 8), so the slots the sender
-///   may write always lie on lines the receiver has left and nulled.
+/// - The sender reads its own next slot: null means there is room, and a `Release`
+///   store of the pointer publishes the box. It never reads anything the receiver
+///   writes except the slots it is about to fill.
+/// - The receiver takes a box with one `Acquire` load of its next slot; non-null means
+///   a box. It never reads the sender's position.
+/// - The receiver does not null the slot it takes, but the one 8 slots (a cache line)
+///   behind it. While the ring runs nearly empty, the sender writes into the line the
+///   receiver reads, and nulling there would pull that line back and forth twice per
+///   message (a prototype that did so ran at 0.5–0.6× rtrb as the return ring of a
+///   recycling pair); a line behind, the sender will not write until a lap later.
+/// - The 8 extra slots make the capacity exact: the sender's next slot is null exactly
+///   when fewer than `capacity` boxes are queued, since the 8 taken positions behind the
+///   receiver are the ones not yet nulled.
 ///
 /// [`RingBuffer`]: super::RingBuffer
 pub struct BoxRing<T> {
@@ -490,19 +561,14 @@ impl<T> BoxRing<T> {
         capacity: usize,
         recycle_capacity: usize,
     ) -> Result<(BoxProducer<T>, BoxConsumer<T>), CapacityError> {
-        let error = |capacity: usize| {
-            let line = Line::<T>::SLOTS;
-            CapacityError {
-                capacity,
-                // As `Lane::try_new` counts them.
-                storage: capacity
-                    .checked_add(2 * line - 2)
-                    .and_then(|n| (n / line * line).checked_add(line - 1)),
-                slot_size: core::mem::size_of::<AtomicPtr<T>>(),
-                value_size: core::mem::size_of::<AtomicPtr<T>>(),
-                rounding: "the capacity plus a line of slack, in whole cache lines",
-                overhead: ": one pointer, null when empty",
-            }
+        let error = |capacity: usize| CapacityError {
+            capacity,
+            storage: Lane::<T>::storage_for(capacity),
+            slot_size: core::mem::size_of::<AtomicPtr<T>>(),
+            value_size: core::mem::size_of::<AtomicPtr<T>>(),
+            rounding:
+                "the capacity plus a cache line of slots, and up to a line more to align them",
+            overhead: ": one pointer, null when empty",
         };
         let forward = Lane::try_new(capacity).ok_or(error(capacity))?;
         let back = Lane::try_new(recycle_capacity).ok_or(error(recycle_capacity))?;
@@ -584,7 +650,7 @@ impl<T> BoxProducer<T> {
     #[inline]
     pub fn push(&mut self, boxed: Box<T>) -> Result<(), PushError<Box<T>>> {
         let raw = Box::into_raw(boxed);
-        if self.forward.push(&self.ring.forward, raw) {
+        if self.forward.push(raw) {
             Ok(())
         } else {
             // SAFETY: `raw` came from `Box::into_raw` above and was not published.
@@ -614,7 +680,7 @@ impl<T> BoxProducer<T> {
     /// ```
     #[inline]
     pub fn push_value(&mut self, value: T) -> Result<(), PushError<T>> {
-        if !self.forward.has_room(&self.ring.forward) {
+        if !self.forward.has_room() {
             return Err(PushError::Full(value));
         }
         let boxed = match self.take_recycled() {
@@ -624,8 +690,8 @@ impl<T> BoxProducer<T> {
             }
             None => Box::new(value),
         };
-        let pushed = self.forward.push(&self.ring.forward, Box::into_raw(boxed));
-        debug_assert!(pushed, "the room seen above is this side's to use");
+        // The room seen above is this side's to use: only this side fills slots.
+        self.forward.publish(Box::into_raw(boxed));
         Ok(())
     }
 
@@ -646,7 +712,7 @@ impl<T> BoxProducer<T> {
     /// ```
     #[inline]
     pub fn take_recycled(&mut self) -> Option<Box<T>> {
-        let raw = self.back.pop(&self.ring.back);
+        let raw = self.back.pop();
         // SAFETY: a non-null pointer taken from a slot is a box the consumer published
         // with `recycle` (from `Box::into_raw`); taking it moved the index past it.
         (!raw.is_null()).then(|| unsafe { Box::from_raw(raw) })
@@ -665,7 +731,7 @@ impl<T> BoxProducer<T> {
     /// assert_eq!(producer.slots(), 3);
     /// ```
     pub fn slots(&self) -> usize {
-        self.forward.capacity - self.forward.used(&self.ring.forward)
+        self.forward.room(self.ring.forward.capacity)
     }
 
     /// Whether a push would fail right now.
@@ -691,7 +757,7 @@ impl<T> BoxProducer<T> {
     /// assert_eq!(producer.capacity(), 3);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.forward.capacity
+        self.ring.forward.capacity
     }
 
     /// Whether the [`BoxConsumer`] has been dropped. Once this returns `true`, every box
@@ -786,7 +852,7 @@ impl<T> BoxConsumer<T> {
     /// ```
     #[inline]
     pub fn pop(&mut self) -> Result<Box<T>, PopError> {
-        let raw = self.forward.pop(&self.ring.forward);
+        let raw = self.forward.pop();
         if raw.is_null() {
             return Err(PopError::Empty);
         }
@@ -835,7 +901,7 @@ impl<T> BoxConsumer<T> {
     #[inline]
     pub fn recycle(&mut self, boxed: Box<T>) {
         let raw = Box::into_raw(boxed);
-        if !self.back.push(&self.ring.back, raw) {
+        if !self.back.push(raw) {
             // SAFETY: `raw` came from `Box::into_raw` above and was not published.
             drop(unsafe { Box::from_raw(raw) });
         }
@@ -925,7 +991,7 @@ impl<T> Drop for BoxConsumer<T> {
         self.ring.abandoned.store(true, Ordering::Release);
         // Drop now what is queued, at most a ring's worth; a box pushed later is dropped
         // with the ring, by the producer's side. A panicking `drop` leaves the rest to
-        // the ring too: `head` is published after every pop.
+        // the ring too: the receiver's index goes to the lane when it is dropped.
         for _ in 0..self.ring.forward.capacity {
             match self.pop() {
                 Ok(boxed) => drop(boxed),
