@@ -7,6 +7,8 @@
 //!   through two rings (request and reply); `bare_atomics` bounces a counter through two
 //!   atomics on separate cache lines, the least any two-ring design can cost.
 //! - `ring_push_pop/<ring>`: one push and one pop on one thread.
+//! - `ring_box_{stream,echo,push_pop}/<ring>`: the same shapes with `Box<u64>` through the
+//!   ring of boxes (`ringlink_boxring`), the generic ring and rtrb (`common/boxes.rs`).
 //!
 //! With one usable CPU the rings yield between polls and their ids end in `-yield`.
 //!
@@ -149,6 +151,7 @@ fn benches(c: &mut Criterion) {
         bare_atomics(c, capacity);
     }
     for_each(&mut PushPop(c));
+    common::boxes::ring_groups(c);
 }
 
 criterion_group! {

@@ -24,6 +24,9 @@
 //!   on every transport; 2 and 4 for `u64` on the transports whose senders clone, each
 //!   producer with a clone of its own, the producers all on the measuring thread's CPU
 //!   and the receiver on the other.
+//! - `recycled_box_u64/<transport>`: a `Box<u64>` stream with a new value in each box,
+//!   capacity 1024: `ringlink_boxring` and the busy-poll rings hand used boxes back
+//!   through a return ring, the channels allocate a box per message (`common/boxes.rs`).
 //! - `burst/<transport>/{1, 10, 100}`: bursts of that many `u64`, each followed by an
 //!   acknowledgement and a pause of 50 µs (not timed) that lets blocking receivers fall
 //!   asleep; the time reported is per element, wake-up included.
@@ -639,6 +642,11 @@ impl ForEach for BurstEach<'_, '_> {
     }
 }
 
+/// `recycled_box_u64/<transport>`: see `common/boxes.rs`.
+fn recycled(c: &mut Criterion) {
+    common::boxes::recycled_group(c);
+}
+
 fn burst(c: &mut Criterion) {
     let poll = poll();
     let mut group = c.benchmark_group("burst");
@@ -659,6 +667,6 @@ fn burst(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = support::criterion();
-    targets = echo, echo_clone, one_thread, throughput, burst
+    targets = echo, echo_clone, one_thread, throughput, recycled, burst
 }
 criterion_main!(benches);

@@ -209,6 +209,15 @@ struct Cursor<T> {
     end: *const AtomicPtr<T>,
 }
 
+// Plain pointers, whatever `T` is (a derive would ask `T: Copy`).
+impl<T> Clone for Cursor<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Cursor<T> {}
+
 impl<T> Cursor<T> {
     /// A cursor at the first of the `len` slots from `start` on.
     fn new(slots: &[AtomicPtr<T>]) -> Self {
@@ -228,11 +237,21 @@ impl<T> Cursor<T> {
         unsafe { &*self.next }
     }
 
-    /// Moves to the following slot, back to the first after the last.
+    /// The slot after the next one: back to the first after the last.
+    #[inline(always)]
+    fn following(&self) -> *const AtomicPtr<T> {
+        let next = self.next.wrapping_add(1);
+        if next == self.end {
+            self.start
+        } else {
+            next
+        }
+    }
+
+    /// Moves to the following slot.
     #[inline(always)]
     fn step(&mut self) {
-        let next = self.next.wrapping_add(1);
-        self.next = if next == self.end { self.start } else { next };
+        self.next = self.following();
     }
 
     /// `before`, a pointer less than `len` slots before `start`, moved up by `len` slots
@@ -360,22 +379,25 @@ impl<T> Receiver<T> {
     /// Takes the next box (null if there is none).
     #[inline(always)]
     fn pop(&mut self) -> *mut T {
+        // A copy, read before the `Acquire` load below: the compiler moves no read of
+        // `self` across that load, and would read the cursor again after it.
+        let at = self.at;
         // Pairs with the sender's `Release` store of the pointer, as in `peek`.
-        let boxed = self.at.slot().load(Ordering::Acquire);
+        let boxed = at.slot().load(Ordering::Acquire);
         if boxed.is_null() {
             return boxed;
         }
         // Hands a slot back to the sender: the one `L` slots behind this one, taken
         // earlier (or holding a start mark). `Relaxed`: the sender reads nothing but the
         // null.
-        let mut behind = self.at.next.wrapping_sub(Line::<T>::SLOTS);
-        if behind < self.at.start {
-            behind = self.at.wrapped(behind);
+        let mut behind = at.next.wrapping_sub(Line::<T>::SLOTS);
+        if behind < at.start {
+            behind = at.wrapped(behind);
         }
         // SAFETY: `behind` is `L` slots before `next`, wrapped into `start..end` (a lane
         // that can hold a box has more than `L` slots).
         unsafe { &*behind }.store(ptr::null_mut(), Ordering::Relaxed);
-        self.at.step();
+        self.at.next = at.following();
         boxed
     }
 
