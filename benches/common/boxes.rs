@@ -347,11 +347,32 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Runs `n` one-thread push+pop pairs on the ring named `name` (`ringlink_boxring`,
-/// `ringlink_ring` or `rtrb`), for `valgrind --tool=callgrind`.
+/// `ringlink_ring` or `rtrb`), for `valgrind --tool=callgrind`: the same plain loop on
+/// each ring's own `push` and `pop` (none of the contenders' wait loops, whose calls make
+/// the compiler keep the halves in memory), one box going round.
 pub fn push_pop_mode(name: &str, n: u64) {
-    let (_, run) = contenders(Workload::PushPop)
-        .into_iter()
-        .find(|(contender, _)| *contender == name)
-        .unwrap_or_else(|| panic!("unknown ring {name}"));
-    run(n);
+    // One function per ring, out of line: the loop keeps the halves in registers, as a
+    // user's loop would.
+    macro_rules! pairs {
+        ($halves:expr) => {{
+            #[inline(never)]
+            fn pairs(n: u64) {
+                let (mut producer, mut consumer) = $halves;
+                let mut boxed = Box::new(0u64);
+                for _ in 0..n {
+                    producer.push(boxed).ok().expect("room for the only box");
+                    boxed = consumer.pop().ok().expect("the box just pushed");
+                    // The box's address must exist, so the pair cannot be optimised away.
+                    black_box(&*boxed);
+                }
+            }
+            pairs(n)
+        }};
+    }
+    match name {
+        "ringlink_boxring" => pairs!(ringlink::ring::BoxRing::<u64>::with_recycling(CAPACITY, 0)),
+        "ringlink_ring" => pairs!(ringlink::ring::RingBuffer::<Box<u64>>::new(CAPACITY)),
+        "rtrb" => pairs!(rtrb::RingBuffer::<Box<u64>>::new(CAPACITY)),
+        _ => panic!("unknown ring {name}: ringlink_boxring, ringlink_ring or rtrb"),
+    }
 }
