@@ -85,9 +85,20 @@ fn storage(capacity: usize) -> usize {
 /// written again.
 #[test]
 fn stream_laps_the_slots() {
-    let boxes = storage(1) + 1;
+    laps_the_slots(1);
+}
+
+/// The same with room for three: the producer then finds room by looking two slots ahead
+/// and writes the slots before without reading them.
+#[test]
+fn stream_laps_the_slots_writing_ahead() {
+    laps_the_slots(3);
+}
+
+fn laps_the_slots(capacity: usize) {
+    let boxes = storage(capacity) + 1;
     model(move || {
-        let (mut producer, mut consumer) = BoxRing::with_recycling(1, 0);
+        let (mut producer, mut consumer) = BoxRing::with_recycling(capacity, 0);
         let pusher = thread::spawn(move || {
             for i in 0..boxes {
                 push_until_done(&mut producer, Msg::boxed(i * 10 + 1));

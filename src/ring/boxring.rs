@@ -48,11 +48,14 @@ fn taken_mark<T>() -> *mut T {
 ///   slots `S - L..S` start with [`taken_mark`] in them (no sentinel is needed for
 ///   capacity 0; see [`Lane::try_new`]).
 /// - Hence the slot of position `t` (holding position `t - S` before) is null exactly
-///   when `t - S < h - L`, that is `t - h < S - L = capacity`: the sender's one `Relaxed`
-///   load of its own next slot says whether the lane is full, with the exact capacity and
-///   without reading anything of the receiver's. The sender only ever turns null slots
-///   into boxes, the receiver boxes into null, so each side only learns of room (or of
-///   boxes) late, never wrongly.
+///   when `t - S < h - L`, that is `t - h < S - L = capacity`: a load of the sender's
+///   own next slot says whether the lane is full, with the exact capacity and without
+///   reading anything else of the receiver's. The null slots from the sender's next one
+///   on form a run, so a null slot further on vouches for those before it: the sender
+///   reads one slot [`LOOK_AHEAD`] places ahead and then writes up to it without reading
+///   (see [`Sender::refill`]). The sender only ever turns null slots into boxes, the
+///   receiver boxes into null, so each side only learns of room (or of boxes) late,
+///   never wrongly.
 /// - The slots of positions `h..h + capacity` hold the queued boxes, then nulls: a scan
 ///   from `h` finds exactly the queued boxes (used by [`Receiver::ready`] and by the
 ///   lane's drop).
@@ -137,8 +140,12 @@ impl<T> Lane<T> {
     }
 
     fn sender(&self) -> Sender<T> {
+        let at = Cursor::new(self.sender_slots());
         Sender {
-            at: Cursor::new(self.sender_slots()),
+            at,
+            // Nothing known yet: the first push looks.
+            limit: at.next,
+            ahead: self.capacity.min(LOOK_AHEAD).saturating_sub(1),
         }
     }
 
@@ -199,7 +206,7 @@ impl<T> Drop for Queued<'_, T> {
 }
 
 /// A side's place in a lane: the next slot it reads or writes, and the lane's slots.
-/// Pointers rather than an index: each step is then an add and one compare.
+/// Pointers rather than an index: a step is then an add and one compare.
 struct Cursor<T> {
     /// The next slot, in `start..end`.
     next: *const AtomicPtr<T>,
@@ -229,11 +236,12 @@ impl<T> Cursor<T> {
         }
     }
 
-    /// The next slot.
+    /// The next slot; `next` must be below `end` (the receiver's always is, the sender's
+    /// is below its `limit`).
     #[inline(always)]
     fn slot(&self) -> &AtomicPtr<T> {
-        // SAFETY: `next` is in `start..end` (`step` wraps it), the lane's slots; the lane
-        // lives as long as the half that holds this cursor.
+        // SAFETY: `next` is in `start..end` (see above), the lane's slots; the lane lives
+        // as long as the half that holds this cursor.
         unsafe { &*self.next }
     }
 
@@ -246,12 +254,6 @@ impl<T> Cursor<T> {
         } else {
             next
         }
-    }
-
-    /// Moves to the following slot.
-    #[inline(always)]
-    fn step(&mut self) {
-        self.next = self.following();
     }
 
     /// `before`, a pointer less than `len` slots before `start`, moved up by `len` slots
@@ -269,11 +271,12 @@ impl<T> Cursor<T> {
 
     /// The index of the next slot.
     fn index(&self) -> usize {
-        // SAFETY: both point into the lane's slots, `start` first.
+        // SAFETY: both point into the lane's slots (or `next` one past them), `start`
+        // first.
         unsafe { self.next.offset_from(self.start) as usize }
     }
 
-    /// The slot `ahead` places after the next one, for `ahead < len`.
+    /// The slot `ahead` places after the next one (wrapped), for `ahead < len`.
     fn slot_ahead(&self, ahead: usize) -> &AtomicPtr<T> {
         let index = wrap(self.index() + ahead, self.len());
         // SAFETY: `index < len`, the lane's slots from `start` on (see `slot`).
@@ -281,9 +284,21 @@ impl<T> Cursor<T> {
     }
 }
 
+/// How many slots past the next one the sender looks for room: a null slot there means
+/// every slot before it is null too, so the sender writes them without reading them.
+/// Two lines: while the lane runs nearly empty, the slot it looks at is on a line the
+/// receiver is not reading.
+const LOOK_AHEAD: usize = 16;
+
 /// The sending side of a lane, kept inside the half that owns it.
 struct Sender<T> {
+    /// `next` runs up to `end` and wraps in [`Sender::refill`].
     at: Cursor<T>,
+    /// The slots from `at.next` up to here (at most `end`) are known to be null: the fast
+    /// path writes them without reading them first.
+    limit: *const AtomicPtr<T>,
+    /// How far past the next slot `refill` looks: `min(capacity, LOOK_AHEAD) - 1`.
+    ahead: usize,
 }
 
 impl<T> Sender<T> {
@@ -299,12 +314,8 @@ impl<T> Sender<T> {
 
     /// Whether a push would succeed right now.
     #[inline(always)]
-    fn has_room(&self) -> bool {
-        // Null exactly when fewer than `capacity` boxes are queued (the lane's
-        // invariant). `Relaxed` is enough: the box the receiver took from this slot is
-        // not this side's to touch, and a store into the slot after this load is ordered
-        // after the receiver's null by the slot's own modification order.
-        self.at.slot().load(Ordering::Relaxed).is_null()
+    fn has_room(&mut self) -> bool {
+        self.at.next != self.limit || self.refill()
     }
 
     /// Publishes `boxed` into the next slot, which `has_room` found null.
@@ -313,7 +324,47 @@ impl<T> Sender<T> {
         // Publishes the box: everything written into it before happens before the
         // receiver's `Acquire` load that finds this pointer.
         self.at.slot().store(boxed, Ordering::Release);
-        self.at.step();
+        // Up to `limit`, at most `end`: `refill` wraps it.
+        self.at.next = self.at.next.wrapping_add(1);
+    }
+
+    /// Wraps the cursor at the end of the slots and looks for room: sets `limit` past the
+    /// slots known to be null from `next` on, and returns whether there is one.
+    ///
+    /// The slots read here are null exactly when fewer than `capacity` boxes are queued
+    /// (the lane's invariant), and the null ones from `next` on form a run, so a null
+    /// slot `ahead` places on vouches for every slot before it.
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        if self.at.next == self.at.end {
+            self.at.next = self.at.start;
+        }
+        let next = self.at.next;
+        // SAFETY: `next` is in `start..end` now, both in the lane's slots.
+        let after = unsafe { self.at.end.offset_from(next) } as usize - 1;
+        let ahead = self.ahead.min(after);
+        // SAFETY: `next + ahead` is below `end` (`ahead <= after`).
+        let far = unsafe { &*next.add(ahead) };
+        // Pairs with the receiver's `Release` store of this null: its nulls of the slots
+        // before this one happen before it, so this side's later stores into them come
+        // after those nulls (or a late null would wipe out a box).
+        // not a mutant: the reordering it forbids (a store landing before an earlier null
+        // of the same thread into another slot) is one loom does not produce: it keeps
+        // each thread's stores in program order.
+        let vouched = far.load(Ordering::Acquire).is_null();
+        // Else the slot this side writes next: `Relaxed` is enough for that one, as the
+        // store into it is ordered after the receiver's null by the slot's own
+        // modification order.
+        let next_is_null = || self.at.slot().load(Ordering::Relaxed).is_null();
+        self.limit = if vouched {
+            next.wrapping_add(ahead + 1)
+        } else if ahead > 0 && next_is_null() {
+            next.wrapping_add(1)
+        } else {
+            next
+        };
+        self.limit != next
     }
 
     /// How many pushes would succeed right now, at least: the null slots from the next
@@ -388,15 +439,16 @@ impl<T> Receiver<T> {
             return boxed;
         }
         // Hands a slot back to the sender: the one `L` slots behind this one, taken
-        // earlier (or holding a start mark). `Relaxed`: the sender reads nothing but the
-        // null.
+        // earlier (or holding a start mark). `Release`: a sender that finds this null
+        // writes the slots before it without reading them (`Sender::refill`).
         let mut behind = at.next.wrapping_sub(Line::<T>::SLOTS);
         if behind < at.start {
             behind = at.wrapped(behind);
         }
         // SAFETY: `behind` is `L` slots before `next`, wrapped into `start..end` (a lane
         // that can hold a box has more than `L` slots).
-        unsafe { &*behind }.store(ptr::null_mut(), Ordering::Relaxed);
+        // not a mutant: see the `Acquire` in `Sender::refill`.
+        unsafe { &*behind }.store(ptr::null_mut(), Ordering::Release);
         self.at.next = at.following();
         boxed
     }
