@@ -286,9 +286,11 @@ impl<T> Cursor<T> {
 
 /// How many slots past the next one the sender looks for room: a null slot there means
 /// every slot before it is null too, so the sender writes them without reading them.
-/// Two lines: while the lane runs nearly empty, the slot it looks at is on a line the
-/// receiver is not reading.
-const LOOK_AHEAD: usize = 16;
+/// Four lines (on 64-bit targets): while the lane runs nearly empty, the slot it looks at
+/// is on a line the receiver is not reading, and the look costs a fraction of an
+/// instruction per push (one push+pop on one thread: 19.9 instructions with 32, 20.8
+/// with 16, callgrind).
+const LOOK_AHEAD: usize = 32;
 
 /// The sending side of a lane, kept inside the half that owns it.
 struct Sender<T> {
