@@ -76,7 +76,7 @@ impl<T> Receiver<T> {
     /// producer.join().unwrap(); // the sender is dropped with its thread
     /// assert_eq!(rx.recv(), Err(RecvError));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
         self.recv_until(Deadline::Never)
             .map_err(|_: RecvTimeoutError| RecvError)

@@ -87,7 +87,7 @@ impl<T> SyncSender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send(3), Err(SendError(3)));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.send_until(value, Deadline::Never)
             .map_err(|error| match error {
