@@ -524,9 +524,13 @@ impl<T> Receiver<T> {
 /// 64-bit targets; a cache line's worth more than the capacity), aligned to a cache line.
 /// There is no shared index.
 ///
-/// - The sender reads its own next slot: null means there is room, and a `Release`
-///   store of the pointer publishes the box. It never reads anything the receiver
-///   writes except the slots it is about to fill.
+/// - A null slot means room, and a `Release` store of the pointer publishes a box. The
+///   free slots from the sender's next one on form a run, so the sender reads one slot
+///   32 places ahead: if that is null, it writes the 32 slots up to it without reading
+///   them (reading its own next slot before every push made the echo 1.4–2× slower,
+///   since the receiver spins on that line). When that slot is not null, the sender
+///   reads its next slot, so the capacity stays exact. It never reads anything else of
+///   the receiver's.
 /// - The receiver takes a box with one `Acquire` load of its next slot; non-null means
 ///   a box. It never reads the sender's position.
 /// - The receiver does not null the slot it takes, but the one 8 slots (a cache line)
