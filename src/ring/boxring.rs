@@ -208,7 +208,7 @@ impl<T> Drop for Queued<'_, T> {
 /// A side's place in a lane: the next slot it reads or writes, and the lane's slots.
 /// Pointers rather than an index: a step is then an add and one compare.
 struct Cursor<T> {
-    /// The next slot, in `start..end`.
+    /// The next slot, in `start..end` (the sender's may also be `end`, until it wraps).
     next: *const AtomicPtr<T>,
     /// The lane's first slot.
     start: *const AtomicPtr<T>,
@@ -226,7 +226,7 @@ impl<T> Clone for Cursor<T> {
 impl<T> Copy for Cursor<T> {}
 
 impl<T> Cursor<T> {
-    /// A cursor at the first of the `len` slots from `start` on.
+    /// A cursor at the first of `slots`.
     fn new(slots: &[AtomicPtr<T>]) -> Self {
         let range = slots.as_ptr_range();
         Cursor {
