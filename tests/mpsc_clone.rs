@@ -135,6 +135,16 @@ impl Rng {
     }
 }
 
+/// Asserts that `got` is exactly `0..total`, in order; otherwise says where it broke.
+fn assert_in_order(got: &[u64], total: u64, context: &str) {
+    assert!(
+        got.iter().copied().eq(0..total),
+        "{context}: order broken at {:?} of {}",
+        got.iter().zip(0..).find(|(v, i)| **v != *i),
+        got.len()
+    );
+}
+
 /// A value tagged with its sender and its place in that sender's stream.
 fn tag(sender: u64, seq: u64) -> u64 {
     (sender << 32) | seq
@@ -317,10 +327,10 @@ fn one_thread_sending_through_several_clones_keeps_its_order() {
             drop(all);
             let got = receiver.join().unwrap();
             assert_eq!(got.len() as u64, total, "{kind:?}, variant {variant}");
-            assert!(
-                got.iter().copied().eq(0..total),
-                "{kind:?}, variant {variant}, cloned after {before_clone}: order broken at {:?}",
-                got.iter().zip(0..).find(|(v, i)| *v != i)
+            assert_in_order(
+                &got,
+                total,
+                &format!("{kind:?}, variant {variant}, cloned after {before_clone}"),
             );
         }
     }
@@ -367,11 +377,10 @@ fn order_follows_hand_offs_between_threads() {
                 handle.join().unwrap();
             }
             let got = receiver.join().unwrap();
-            assert!(
-                got.iter().copied().eq(0..total),
-                "{kind:?}, variant {variant}, {threads} threads: order broken at {:?} of {}",
-                got.iter().zip(0..).find(|(v, i)| *v != i),
-                got.len()
+            assert_in_order(
+                &got,
+                total,
+                &format!("{kind:?}, variant {variant}, {threads} threads"),
             );
         }
     }
@@ -404,11 +413,10 @@ fn a_chain_of_clones_each_outliving_its_parent_keeps_order_and_the_channel() {
             }
             link(tx, 0, links, per_link);
             let got = receiver.join().unwrap();
-            assert!(
-                got.iter().copied().eq(0..links * per_link),
-                "{kind:?}, variant {variant}: order broken at {:?} of {}",
-                got.iter().zip(0..).find(|(v, i)| *v != i),
-                got.len()
+            assert_in_order(
+                &got,
+                links * per_link,
+                &format!("{kind:?}, variant {variant}"),
             );
         }
     }

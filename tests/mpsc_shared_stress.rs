@@ -67,6 +67,16 @@ fn many_senders<S: Tx<(usize, usize)>>(
 /// One sender of either kind of channel, as a closure.
 type SendFn = Box<dyn Fn(Tracked) -> Result<(), SendError<Tracked>> + Send>;
 
+/// Three clones of `tx`, each as a [`SendFn`].
+fn three_clones<S: Tx<Tracked>>(tx: &S) -> Vec<SendFn> {
+    (0..3)
+        .map(|_| {
+            let tx = tx.clone();
+            Box::new(move |v| tx.put(v)) as SendFn
+        })
+        .collect()
+}
+
 fn builder(strategy: WaitStrategy) -> Builder {
     Builder::new().with_wait_strategy(strategy)
 }
@@ -105,23 +115,11 @@ fn a_receiver_dropped_mid_stream_loses_and_leaks_nothing() {
             let (senders, rx): (Vec<SendFn>, Receiver<Tracked>) = match bound {
                 Some(bound) => {
                     let (tx, rx) = builder(strategy).sync_channel(bound);
-                    let clones = (0..3)
-                        .map(|_| {
-                            let tx = tx.clone();
-                            Box::new(move |v| tx.send(v)) as SendFn
-                        })
-                        .collect();
-                    (clones, rx)
+                    (three_clones(&tx), rx)
                 }
                 None => {
                     let (tx, rx) = builder(strategy).channel();
-                    let clones = (0..3)
-                        .map(|_| {
-                            let tx = tx.clone();
-                            Box::new(move |v| tx.send(v)) as SendFn
-                        })
-                        .collect();
-                    (clones, rx)
+                    (three_clones(&tx), rx)
                 }
             };
             let threads: Vec<_> = senders
