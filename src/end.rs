@@ -49,7 +49,7 @@ impl<T> PushHalf for Producer<T> {
     type Item = T;
     #[inline(always)]
     fn push(&mut self, value: T) -> Result<(), T> {
-        Producer::push(self, value).map_err(|PushError::Full(value)| value)
+        Producer::push_live(self, value).map_err(|PushError::Full(value)| value)
     }
     #[inline]
     fn has_room(&self) -> bool {

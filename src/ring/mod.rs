@@ -338,12 +338,38 @@ impl<T> Producer<T> {
     /// ```
     #[inline]
     pub fn push(&mut self, value: T) -> Result<(), PushError<T>> {
+        self.push_into::<false>(value)
+    }
+
+    /// [`push`](Producer::push) for a channel's send, which must not report a value sent
+    /// into a ring whose consumer's drop has already emptied it: this push never fills a
+    /// slot that the consumer's drop emptied. It reports `Full` instead, when those are
+    /// the only free slots, and the send then sees the consumer gone. (A slot that a pop
+    /// emptied while the consumer lived may still be filled after it went: that send
+    /// came before the consumer's drop was seen, and its value is dropped with the
+    /// ring.)
+    #[inline(always)]
+    pub(crate) fn push_live(&mut self, value: T) -> Result<(), PushError<T>> {
+        self.push_into::<true>(value)
+    }
+
+    /// Both pushes: `LIVE` is `true` for [`push_live`](Producer::push_live).
+    #[inline(always)]
+    fn push_into<const LIVE: bool>(&mut self, value: T) -> Result<(), PushError<T>> {
         let tail = self.tail;
         if tail.wrapping_sub(self.cached_head) >= self.capacity {
             // Pairs with the consumer's `Release` store of `head`: the slots it handed
             // back have been read before this side writes them again.
             self.cached_head = self.ring.head.load(Ordering::Acquire);
             if tail.wrapping_sub(self.cached_head) >= self.capacity {
+                return Err(PushError::Full(value));
+            }
+            // The consumer's drop marks the ring abandoned before it stores the `head`
+            // that hands back the slots it emptied: a `head` loaded above (`Acquire`)
+            // from that store comes with the mark. Without the mark, every slot before
+            // this `head` was emptied by a pop.
+            // mutant(loom_mpsc): send: may fill a slot that the receiver's drop emptied => if false {
+            if LIVE && self.is_abandoned() {
                 return Err(PushError::Full(value));
             }
         }
@@ -798,5 +824,57 @@ impl<T> fmt::Debug for Consumer<T> {
             .field("slots", &self.slots())
             .field("is_abandoned", &self.is_abandoned())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{PushError, RingBuffer};
+
+    /// A channel's pushes (`push_live`, and the shared push of a cloned channel) never
+    /// fill a slot that the consumer's drop emptied, while the ring's own `push` may (its
+    /// documented behaviour). Catches a channel send reported successful into a ring
+    /// whose receiver is gone and whose buffer was drained: the value would be dropped
+    /// unseen instead of handed back. (The race itself is modelled in `loom_mpsc` and
+    /// `loom_mpsc_shared`; here the producer's stale view of `head` stands in for a send
+    /// that checked the receiver before its drop.)
+    #[test]
+    fn a_channel_push_refuses_the_slots_the_consumer_drop_emptied() {
+        for capacity in [1, 2, 5] {
+            let (mut producer, consumer) = RingBuffer::new(capacity);
+            for value in 0..capacity {
+                producer.push(value).unwrap();
+            }
+            drop(consumer);
+            assert_eq!(
+                producer.push_live(99),
+                Err(PushError::Full(99)),
+                "{capacity}"
+            );
+            assert_eq!(producer.push(99), Ok(()), "{capacity}: the ring's own push");
+
+            let (mut producer, consumer) = RingBuffer::new(capacity);
+            for value in 0..capacity {
+                producer.push(value).unwrap();
+            }
+            drop(consumer);
+            let (shared, mut cached_head) = producer.into_shared();
+            assert_eq!(
+                shared.push(&mut cached_head, 99),
+                Err(PushError::Full(99)),
+                "{capacity}: shared"
+            );
+        }
+        // While the consumer lives, a push that reloads `head` fills the slots it freed.
+        let (mut producer, mut consumer) = RingBuffer::new(2);
+        producer.push(0).unwrap();
+        producer.push(1).unwrap();
+        assert_eq!(consumer.pop(), Ok(0));
+        assert_eq!(producer.push_live(2), Ok(()));
+        let (shared, mut cached_head) = producer.into_shared();
+        assert_eq!(consumer.pop(), Ok(1));
+        assert_eq!(shared.push(&mut cached_head, 3), Ok(()));
+        assert_eq!(consumer.pop(), Ok(2));
+        assert_eq!(consumer.pop(), Ok(3));
     }
 }

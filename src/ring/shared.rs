@@ -85,6 +85,12 @@ impl<T> SharedProducer<T> {
                     // `tail` can only have grown since: full now.
                     return Err(PushError::Full(value));
                 }
+                // As in `Producer::push_live`: never into a slot that the consumer's drop
+                // emptied (a `head` stored by that drop comes with the abandoned mark).
+                // mutant(loom_mpsc_shared): send through a clone: may fill a slot that the receiver's drop emptied => if false {
+                if producer.is_abandoned() {
+                    return Err(PushError::Full(value));
+                }
             }
             // Claims position `tail`. `Release`: hands on this pusher's view of `head`
             // (see above) and, for zero-sized values, publishes the value itself (the
