@@ -47,8 +47,10 @@
 //! that is blocked wakes up and does so. When the [`Receiver`] is dropped, the values
 //! still buffered are dropped at once, every later send fails with the value handed
 //! back, and every `send` that is blocked wakes up and does so. A send that races with the
-//! receiver's drop may still succeed; its value is then dropped with the sender, as
-//! with std, where a successful send never promised that the value would be received.
+//! receiver's drop may still succeed if the channel had room for it before the drop;
+//! its value is then dropped with the sender, as with std, where a successful send never
+//! promised that the value would be received. It never takes the room that the drop
+//! makes by dropping the buffered values: a send into a full channel fails.
 //!
 //! # Several senders
 //!
