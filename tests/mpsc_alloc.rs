@@ -3,7 +3,8 @@
 //! Memory of `channel()` and of a cloned `sync_channel`, measured by a counting global
 //! allocator: after a burst has been received the unbounded channel returns close to
 //! its idle size; a steady stream through `channel()` allocates nothing after warm-up;
-//! a stream through a cloned `sync_channel` allocates nothing per message.
+//! a stream through a cloned `sync_channel` allocates nothing per message; a first park
+//! allocates nothing.
 //!
 //! The allocator is process-wide, so this file holds one test that runs the parts one
 //! after the other (the harness's own thread only waits meanwhile).
@@ -92,6 +93,7 @@ fn the_channels_memory_stays_bounded() {
     a_concurrent_burst_through_channel_is_given_back_once_received();
     a_steady_stream_through_channel_allocates_nothing_after_warm_up();
     a_cloned_sync_channel_stream_allocates_nothing_per_message();
+    a_first_park_allocates_nothing();
 }
 
 /// 10 M `u64` sent with no receiver running (all of them held at the peak), then all
@@ -358,4 +360,41 @@ fn counter_has_teeth() {
     COUNTED.with(|counted| counted.set(false));
     drop(boxed);
     assert_eq!(ALLOCS.load(Ordering::SeqCst), 1);
+}
+
+/// A sender blocks on a full `sync_channel(1)` long enough to park, then the receiver
+/// takes both values (and may park for the second): neither side's first park on its
+/// wait slot allocates. Catches a slot that makes room for its sleepers only when the
+/// first one parks: a stream that first parks after its warm-up would then allocate in
+/// the counted stream (it made the cloned-stream part above flaky). The pause only makes
+/// the park likely; a correct channel passes whatever the timing.
+fn a_first_park_allocates_nothing() {
+    /// Far longer than a sender spins before it parks (about 10 µs).
+    const PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+    let (tx, rx) = chan::sync_channel::<u64>(1);
+    tx.send(0).unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let their_barrier = barrier.clone();
+    let sender = thread::spawn(move || {
+        their_barrier.wait(); // counting
+        COUNTED.with(|counted| counted.set(true));
+        tx.send(1).unwrap(); // blocks on the full buffer, then parks
+        COUNTED.with(|counted| counted.set(false));
+        tx
+    });
+    ALLOCS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    barrier.wait();
+    thread::sleep(PAUSE);
+    COUNTED.with(|counted| counted.set(true));
+    assert_eq!(rx.recv(), Ok(0));
+    assert_eq!(rx.recv(), Ok(1));
+    COUNTED.with(|counted| counted.set(false));
+    let allocs = ALLOCS.load(Ordering::SeqCst);
+    COUNTING.store(false, Ordering::SeqCst);
+    drop(sender.join().unwrap());
+    assert_eq!(
+        allocs, 0,
+        "a blocked sender's first park and the receiver's"
+    );
 }

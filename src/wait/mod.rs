@@ -144,7 +144,11 @@ impl WaitSlot {
                 waker_cpu: AtomicUsize::new(NO_CPU),
             }),
             yields_on_hint: AtomicUsize::new(0),
-            sleepers: Mutex::new(Vec::new()),
+            // Room made now for the usual sleepers (one receiver or server, or a few
+            // senders), so that a thread's first park allocates nothing: a stream that
+            // only starts to park after its warm-up stays free of allocations (seen as a
+            // flaky `tests/mpsc_alloc.rs`, where the senders first parked while counted).
+            sleepers: Mutex::new(Vec::with_capacity(SLEEPERS_RESERVED)),
         }
     }
 
@@ -322,6 +326,10 @@ impl WaitSlot {
         }
     }
 }
+
+/// How many sleepers a [`WaitSlot`] has room for from the start; more (clones parked
+/// together) grow the list once in a while.
+const SLEEPERS_RESERVED: usize = 4;
 
 /// A thread that parks, or is about to, on a [`WaitSlot`].
 struct Sleeper {
