@@ -840,12 +840,17 @@ mod tests {
     /// that checked the receiver before its drop.)
     #[test]
     fn a_channel_push_refuses_the_slots_the_consumer_drop_emptied() {
-        for capacity in [1, 2, 5] {
+        // A full ring whose consumer was then dropped (draining it).
+        let full_and_abandoned = |capacity| {
             let (mut producer, consumer) = RingBuffer::new(capacity);
             for value in 0..capacity {
                 producer.push(value).unwrap();
             }
             drop(consumer);
+            producer
+        };
+        for capacity in [1, 2, 5] {
+            let mut producer = full_and_abandoned(capacity);
             assert_eq!(
                 producer.push_live(99),
                 Err(PushError::Full(99)),
@@ -853,12 +858,7 @@ mod tests {
             );
             assert_eq!(producer.push(99), Ok(()), "{capacity}: the ring's own push");
 
-            let (mut producer, consumer) = RingBuffer::new(capacity);
-            for value in 0..capacity {
-                producer.push(value).unwrap();
-            }
-            drop(consumer);
-            let (shared, mut cached_head) = producer.into_shared();
+            let (shared, mut cached_head) = full_and_abandoned(capacity).into_shared();
             assert_eq!(
                 shared.push(&mut cached_head, 99),
                 Err(PushError::Full(99)),
