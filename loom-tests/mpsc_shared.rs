@@ -220,3 +220,103 @@ fn a_clone_wakes_a_parked_receiver() {
         drop(keep);
     });
 }
+
+/// A send that happens after another, through another sender, comes after it: the
+/// second sender must take the producer from the first (`mpsc::bias`), and either takes
+/// it over (the owner has pushed since it got it) or turns it into the shared queue (it
+/// has not). Both outcomes are reached here, and the one that takes over uses the
+/// producer the owner just pushed through, so a taker that has not seen that push (a
+/// missing `Release`/`Acquire` on the owner's busy flag, a missing fence) races with it
+/// on the producer's state.
+#[test]
+fn a_send_after_another_through_another_sender_comes_after_it() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    model(|| {
+        let (tx, rx) = channel::<u32>(4);
+        let tx2 = tx.clone();
+        let sent = Arc::new(AtomicBool::new(false));
+        let first = {
+            let sent = sent.clone();
+            thread::spawn(move || {
+                tx.send(1).unwrap();
+                sent.store(true, Ordering::Release);
+                tx
+            })
+        };
+        let second = thread::spawn(move || {
+            let after = sent.load(Ordering::Acquire);
+            tx2.send(if after { 2 } else { 3 }).unwrap();
+            tx2
+        });
+        let senders = (first.join().unwrap(), second.join().unwrap());
+        let got: Vec<u32> = rx.try_iter().collect();
+        assert_eq!(got.len(), 2, "nothing lost or duplicated: {got:?}");
+        if got.contains(&2) {
+            assert_eq!(got, [1, 2], "a send after another comes after it");
+        }
+        drop(senders);
+    });
+}
+
+/// Two senders push two values each at the same time, taking the producer from each
+/// other: each sender's values keep their order, and none is lost or duplicated.
+#[test]
+fn senders_that_take_the_producer_from_each_other_lose_nothing() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(4);
+        tx.send(0).unwrap();
+        let tx2 = tx.clone();
+        let first = thread::spawn(move || {
+            tx.send(10).unwrap();
+            tx.send(11).unwrap();
+            tx
+        });
+        let second = thread::spawn(move || {
+            tx2.send(20).unwrap();
+            tx2.send(21).unwrap();
+            tx2
+        });
+        let mut got = vec![rx.recv().unwrap()];
+        let senders = (first.join().unwrap(), second.join().unwrap());
+        got.extend(rx.try_iter());
+        assert_eq!(got.len(), 5, "nothing lost or duplicated: {got:?}");
+        assert_eq!(got[0], 0);
+        for (low, high) in [(10, 11), (20, 21)] {
+            let mine: Vec<u32> = got
+                .iter()
+                .copied()
+                .filter(|v| (low..=high).contains(v))
+                .collect();
+            assert_eq!(
+                mine,
+                [low, high],
+                "one sender's values keep their order: {got:?}"
+            );
+        }
+        drop(senders);
+    });
+}
+
+/// The sender that owns the producer sends, then is dropped while another takes the
+/// producer from it: the taker gets the producer (from the owner, or freed by its drop,
+/// and then it must see the owner's push), the owner's token outlives the taker's look at
+/// it, and the receiver gets both values.
+#[test]
+fn dropping_the_owner_while_another_sender_takes_the_producer() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(2);
+        let tx2 = tx.clone();
+        let dropper = thread::spawn(move || {
+            tx.send(1).unwrap();
+            drop(tx);
+        });
+        let sender = thread::spawn(move || {
+            tx2.send(2).unwrap();
+        });
+        dropper.join().unwrap();
+        sender.join().unwrap();
+        let mut got: Vec<u32> = rx.iter().collect();
+        got.sort();
+        assert_eq!(got, [1, 2]);
+    });
+}

@@ -12,13 +12,13 @@
 //! when the manager has given up on its service. Channels pass `|| false`.
 
 use crate::error::{RecvError, RecvTimeoutError, SendTimeoutError};
-use crate::ring::list::{ListConsumer, ListProducer, SharedListProducer};
-use crate::ring::{Consumer, Producer, PushError, SharedProducer};
+use crate::ring::list::{ListConsumer, ListProducer};
+use crate::ring::{Consumer, Producer, PushError};
 use crate::sync::Arc;
 use crate::wait::{Deadline, WaitSlot, WaitStrategy, WakeOnDrop};
 
-/// A queue half that pushes: a ring's one producer, one of the pushers of a shared ring,
-/// or a producer of the unbounded list.
+/// A queue half that pushes: a ring's one producer, a producer of the unbounded list, or
+/// one sender of a cloned channel (`mpsc::bias`).
 pub(crate) trait PushHalf {
     /// What it pushes.
     type Item;
@@ -61,53 +61,6 @@ impl<T> PushHalf for Producer<T> {
     }
 }
 
-/// One pusher of a ring shared by many: the ring, and this pusher's own view of `head`
-/// (see [`SharedProducer::push`]).
-#[derive(Debug)]
-pub(crate) struct SharedPusher<T> {
-    ring: Arc<SharedProducer<T>>,
-    cached_head: usize,
-}
-
-impl<T> SharedPusher<T> {
-    /// The first pusher of a ring that was the one producer's.
-    pub(crate) fn new(producer: Producer<T>) -> Self {
-        let (ring, cached_head) = producer.into_shared();
-        SharedPusher {
-            ring: Arc::new(ring),
-            cached_head,
-        }
-    }
-
-    /// Another pusher of the same ring, for this thread or one it hands it to.
-    pub(crate) fn share(&self) -> Self {
-        SharedPusher {
-            ring: self.ring.clone(),
-            // This pusher's view: it lags behind `head`, and this thread saw it through
-            // an `Acquire` load (or got it from the thread that did).
-            cached_head: self.cached_head,
-        }
-    }
-}
-
-impl<T> PushHalf for SharedPusher<T> {
-    type Item = T;
-    #[inline(always)]
-    fn push(&mut self, value: T) -> Result<(), T> {
-        self.ring
-            .push(&mut self.cached_head, value)
-            .map_err(|PushError::Full(value)| value)
-    }
-    #[inline]
-    fn has_room(&self) -> bool {
-        self.ring.has_room()
-    }
-    #[inline(always)]
-    fn is_abandoned(&self) -> bool {
-        self.ring.is_abandoned()
-    }
-}
-
 impl<T> PushHalf for ListProducer<T> {
     type Item = T;
     #[inline(always)]
@@ -122,23 +75,6 @@ impl<T> PushHalf for ListProducer<T> {
     #[inline(always)]
     fn is_abandoned(&self) -> bool {
         ListProducer::is_abandoned(self)
-    }
-}
-
-impl<T> PushHalf for Arc<SharedListProducer<T>> {
-    type Item = T;
-    #[inline(always)]
-    fn push(&mut self, value: T) -> Result<(), T> {
-        SharedListProducer::push(self, value);
-        Ok(())
-    }
-    #[inline]
-    fn has_room(&self) -> bool {
-        true
-    }
-    #[inline(always)]
-    fn is_abandoned(&self) -> bool {
-        SharedListProducer::is_abandoned(self)
     }
 }
 

@@ -1,48 +1,104 @@
 //! A sender's end before and after its channel is cloned.
 //!
 //! A channel starts with one sender, which pushes as the queue's one producer: no locked
-//! instruction per message. The first `clone` turns that producer into a shared one
-//! (`Upgrade::into_shared`), on the thread that owns the sender, so no push is in flight;
-//! from then on every sender, the first included, is one pusher of the shared queue.
-//! The queue itself is unchanged, so every value pushed before the upgrade is popped
+//! instruction per message. The first `clone` moves that producer, on the thread that
+//! owns the sender (so no push is in flight), into a cell that every sender shares
+//! ([`Biased`]): one sender at a time owns and pushes through it, and after senders
+//! keep taking it from each other it becomes the shared queue (`Upgrade::into_shared`).
+//! The queue itself is unchanged throughout, so every value pushed before is popped
 //! before any pushed after, and the receiver never knows.
 
 use core::mem;
 
-use crate::end::{PushHalf, SendEnd, SharedPusher};
+use super::bias::Biased;
+use crate::end::{PushHalf, SendEnd};
 use crate::error::SendTimeoutError;
-use crate::ring::list::{ListProducer, SharedListProducer};
-use crate::ring::Producer;
-use crate::sync::Arc;
+use crate::ring::list::{ListProbe, ListProducer, SharedListProducer};
+use crate::ring::{Producer, PushError, RingProbe, SharedProducer};
 use crate::wait::Deadline;
 
-/// A producer that can become one of many pushers.
+/// A queue's one producer, which can be handed from sender to sender (see
+/// [`Biased`]) and can become a queue that many push through.
 pub(super) trait Upgrade: PushHalf + Sized {
-    /// One pusher of the shared queue.
-    type Shared: PushHalf<Item = Self::Item>;
-    /// The producer, as the first pusher of the shared queue.
-    fn into_shared(self) -> Self::Shared;
-    /// Another pusher of the same queue.
-    fn share(pusher: &Self::Shared) -> Self::Shared;
+    /// The queue once many push through it by `&self`.
+    type Shared;
+    /// What one pusher of the shared queue keeps for itself: copied from the producer's
+    /// at the upgrade, so every pusher starts from what that producer knew.
+    type View: Copy;
+    /// What any sender may look at without owning the producer: room, and the consumer.
+    type Probe;
+    /// A probe of this queue.
+    fn probe(&self) -> Self::Probe;
+    /// Whether a push could find room now (a hint for waiting).
+    fn room(probe: &Self::Probe) -> bool;
+    /// Whether the consumer is gone; `Acquire`, as [`PushHalf::is_abandoned`].
+    fn gone(probe: &Self::Probe) -> bool;
+    /// How far this producer has pushed (wrapping): how long a sender has held it.
+    fn position(&self) -> usize;
+    /// The producer, turned into the shared queue, with the view its pushers start from.
+    fn into_shared(self) -> (Self::Shared, Self::View);
+    /// One push through the shared queue.
+    fn push_shared(
+        shared: &Self::Shared,
+        view: &mut Self::View,
+        value: Self::Item,
+    ) -> Result<(), Self::Item>;
 }
 
 impl<T> Upgrade for Producer<T> {
-    type Shared = SharedPusher<T>;
-    fn into_shared(self) -> SharedPusher<T> {
-        SharedPusher::new(self)
+    type Shared = SharedProducer<T>;
+    type View = usize;
+    type Probe = RingProbe<T>;
+    fn probe(&self) -> RingProbe<T> {
+        Producer::probe(self)
     }
-    fn share(pusher: &SharedPusher<T>) -> SharedPusher<T> {
-        pusher.share()
+    #[inline]
+    fn room(probe: &RingProbe<T>) -> bool {
+        probe.has_room()
+    }
+    #[inline(always)]
+    fn gone(probe: &RingProbe<T>) -> bool {
+        probe.is_abandoned()
+    }
+    fn position(&self) -> usize {
+        Producer::position(self)
+    }
+    fn into_shared(self) -> (SharedProducer<T>, usize) {
+        Producer::into_shared(self)
+    }
+    #[inline(always)]
+    fn push_shared(shared: &SharedProducer<T>, view: &mut usize, value: T) -> Result<(), T> {
+        shared
+            .push(view, value)
+            .map_err(|PushError::Full(value)| value)
     }
 }
 
 impl<T> Upgrade for ListProducer<T> {
-    type Shared = Arc<SharedListProducer<T>>;
-    fn into_shared(self) -> Arc<SharedListProducer<T>> {
-        Arc::new(ListProducer::into_shared(self))
+    type Shared = SharedListProducer<T>;
+    type View = ();
+    type Probe = ListProbe<T>;
+    fn probe(&self) -> ListProbe<T> {
+        ListProducer::probe(self)
     }
-    fn share(pusher: &Arc<SharedListProducer<T>>) -> Arc<SharedListProducer<T>> {
-        pusher.clone()
+    #[inline]
+    fn room(_: &ListProbe<T>) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn gone(probe: &ListProbe<T>) -> bool {
+        probe.is_abandoned()
+    }
+    fn position(&self) -> usize {
+        ListProducer::position(self)
+    }
+    fn into_shared(self) -> (SharedListProducer<T>, ()) {
+        (ListProducer::into_shared(self), ())
+    }
+    #[inline(always)]
+    fn push_shared(shared: &SharedListProducer<T>, _: &mut (), value: T) -> Result<(), T> {
+        shared.push(value);
+        Ok(())
     }
 }
 
@@ -56,7 +112,7 @@ pub(super) enum SendFlavor<S: Upgrade> {
     /// The channel has never been cloned.
     Single(SendEnd<S>),
     /// It has: this is one of its senders.
-    Shared(SendEnd<S::Shared>),
+    Shared(SendEnd<Biased<S>>),
     /// Only inside [`SendFlavor::share`], while the end moves from one to the other.
     Moving,
 }
@@ -93,12 +149,12 @@ impl<S: Upgrade> SendFlavor<S> {
                 unreachable!()
             };
             let (producer, waits) = end.into_parts();
-            *self = SendFlavor::Shared(SendEnd::new(producer.into_shared(), waits));
+            *self = SendFlavor::Shared(SendEnd::new(Biased::new(producer), waits));
         }
         match self {
             SendFlavor::Shared(end) => {
                 let (pusher, waits) = end.parts();
-                SendFlavor::Shared(SendEnd::new(S::share(pusher), waits.share()))
+                SendFlavor::Shared(SendEnd::new(pusher.share(), waits.share()))
             }
             _ => unreachable!("upgraded above"),
         }

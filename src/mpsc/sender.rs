@@ -18,10 +18,10 @@ use crate::wait::Deadline;
 /// receiver still gets every value sent before.
 ///
 /// Until it is first cloned, the sender is the ring's one producer and a send is a plain
-/// store to the ring. The first `clone` turns the ring into one that many senders share:
-/// each send then claims its slot with one compare-exchange. The buffer still holds
-/// exactly `bound` values in all, and values keep their order (see the
-/// [module](super#several-senders)).
+/// store to the ring. After a `clone`, the senders hand that producer from one to the
+/// next as they take turns, and share the ring through one compare-exchange per send
+/// only when they keep sending at the same time. The buffer still holds exactly `bound`
+/// values in all, and values keep their order (see the [module](super#several-senders)).
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -210,9 +210,10 @@ impl<T> fmt::Debug for SyncSender<T> {
 ///
 /// As std's `Sender`: it is `Send` (when `T` is) and `Clone`; the channel is disconnected
 /// when the last sender is dropped, and the receiver still gets every value sent before.
-/// Until the first clone a send is a plain store to the queue; after it, one
-/// compare-exchange claims the slot (see the [module](super#several-senders)). Not
-/// `Sync`, for the reason [`SyncSender`] gives.
+/// A send is a plain store to the queue until the first clone, and after it while the
+/// senders take turns; one compare-exchange claims the slot once they send at the same
+/// time (see the [module](super#several-senders)). Not `Sync`, for the reason
+/// [`SyncSender`] gives.
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();

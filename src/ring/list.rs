@@ -430,6 +430,42 @@ impl<T> fmt::Debug for ListProducer<T> {
     }
 }
 
+/// What any sender may look at without owning the list's producer: whether the
+/// consumer is gone (crate-internal; the list always has room).
+pub(crate) struct ListProbe<T> {
+    shared: Arc<Shared<T>>,
+}
+
+// SAFETY: a probe only loads `consumer_gone`; it never touches a segment, so sharing or
+// sending it moves no `T`. (`T: Send` anyway: the probe keeps the queue alive.)
+unsafe impl<T: Send> Send for ListProbe<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for ListProbe<T> {}
+
+impl<T> ListProbe<T> {
+    /// Whether the consumer is gone (`Acquire`, as [`ListProducer::is_abandoned`]).
+    #[inline(always)]
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.shared.consumer_gone.load(Ordering::Acquire)
+    }
+}
+
+impl<T> ListProducer<T> {
+    /// A probe of this list (see [`ListProbe`]).
+    pub(crate) fn probe(&self) -> ListProbe<T> {
+        ListProbe {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// How far this producer has pushed (positions, wrapping; each segment also skips a
+    /// sentinel position).
+    #[inline]
+    pub(crate) fn position(&self) -> usize {
+        self.position
+    }
+}
+
 /// The pushing half after the upgrade: `Sync`, pushes by `&self`.
 ///
 /// Producers claim positions with a CAS on the shared index, so the positions, and the

@@ -47,7 +47,7 @@ mod shared;
 pub use batch::PopIter;
 pub use boxring::{BoxConsumer, BoxProducer, BoxRing};
 pub use error::{CapacityError, PopError, PushError};
-pub(crate) use shared::SharedProducer;
+pub(crate) use shared::{RingProbe, SharedProducer};
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -360,18 +360,23 @@ impl<T> Producer<T> {
         if tail.wrapping_sub(self.cached_head) >= self.capacity {
             // Pairs with the consumer's `Release` store of `head`: the slots it handed
             // back have been read before this side writes them again.
-            self.cached_head = self.ring.head.load(Ordering::Acquire);
-            if tail.wrapping_sub(self.cached_head) >= self.capacity {
+            let head = self.ring.head.load(Ordering::Acquire);
+            if tail.wrapping_sub(head) >= self.capacity {
+                self.cached_head = head;
                 return Err(PushError::Full(value));
             }
             // The consumer's drop marks the ring abandoned before it stores the `head`
             // that hands back the slots it emptied: a `head` loaded above (`Acquire`)
             // from that store comes with the mark. Without the mark, every slot before
-            // this `head` was emptied by a pop.
+            // this `head` was emptied by a pop. Such a `head` is not kept either: the
+            // producer may pass to another sender of a cloned channel (`mpsc::bias`)
+            // whose send checked the mark before the drop, and whose push would then
+            // trust it without a reload.
             // mutant(loom_mpsc): send: may fill a slot that the receiver's drop emptied => if false {
             if LIVE && self.is_abandoned() {
                 return Err(PushError::Full(value));
             }
+            self.cached_head = head;
         }
         let next = tail.wrapping_add(1);
         if is_zst::<T>() {

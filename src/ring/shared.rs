@@ -20,7 +20,8 @@
 
 use core::fmt;
 
-use super::{is_zst, Producer, PushError};
+use super::{is_zst, Producer, PushError, RingBuffer};
+use crate::sync::Arc;
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 // Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
@@ -80,17 +81,20 @@ impl<T> SharedProducer<T> {
             if tail.wrapping_sub(*cached_head) >= producer.capacity {
                 // Pairs with the consumer's `Release` store of `head`: the slots it
                 // handed back have been read before a pusher writes them again.
-                *cached_head = ring.head.load(Acquire);
-                if tail.wrapping_sub(*cached_head) >= producer.capacity {
+                let head = ring.head.load(Acquire);
+                if tail.wrapping_sub(head) >= producer.capacity {
+                    *cached_head = head;
                     // `tail` can only have grown since: full now.
                     return Err(PushError::Full(value));
                 }
                 // As in `Producer::push_live`: never into a slot that the consumer's drop
-                // emptied (a `head` stored by that drop comes with the abandoned mark).
+                // emptied (a `head` stored by that drop comes with the abandoned mark),
+                // and such a `head` is not kept (a clone copies this view).
                 // mutant(loom_mpsc_shared): send through a clone: may fill a slot that the receiver's drop emptied => if false {
                 if producer.is_abandoned() {
                     return Err(PushError::Full(value));
                 }
+                *cached_head = head;
             }
             // Claims position `tail`. `Release`: hands on this pusher's view of `head`
             // (see above) and, for zero-sized values, publishes the value itself (the
@@ -124,17 +128,6 @@ impl<T> SharedProducer<T> {
         Ok(())
     }
 
-    /// Whether a push could find room now (a hint for waiting: another pusher may take
-    /// the room first).
-    pub(crate) fn has_room(&self) -> bool {
-        let ring = &*self.producer.ring;
-        // `head` first: a `tail` loaded after it is not behind it. `Relaxed`: this only
-        // decides whether to try; the push loads `head` itself before it writes a slot.
-        let head = ring.head.load(Relaxed);
-        let tail = ring.tail.load(Relaxed);
-        tail.wrapping_sub(head) < self.producer.capacity
-    }
-
     /// Whether the consumer is gone (see [`Producer::is_abandoned`]).
     #[inline]
     pub(crate) fn is_abandoned(&self) -> bool {
@@ -148,5 +141,55 @@ impl<T> fmt::Debug for SharedProducer<T> {
             .field("capacity", &self.producer.capacity)
             .field("is_abandoned", &self.is_abandoned())
             .finish()
+    }
+}
+
+/// What any sender may look at without owning the ring's producer: whether there is room
+/// and whether the consumer is gone. It reads only atomics, so it is right both while one
+/// producer stores `tail` after each push and after [`Producer::into_shared`], when
+/// `tail` counts claims.
+pub(crate) struct RingProbe<T> {
+    ring: Arc<RingBuffer<T>>,
+    capacity: usize,
+}
+
+// SAFETY: a probe only loads the ring's atomics (`head`, `tail`, `abandoned`); it never
+// touches a slot, so sharing or sending it moves no `T`. (`T: Send` anyway: the probe
+// keeps the ring, and its values, alive.)
+unsafe impl<T: Send> Send for RingProbe<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for RingProbe<T> {}
+
+impl<T> Producer<T> {
+    /// A probe of this ring (see [`RingProbe`]).
+    pub(crate) fn probe(&self) -> RingProbe<T> {
+        RingProbe {
+            ring: self.ring.clone(),
+            capacity: self.capacity,
+        }
+    }
+
+    /// How many values this producer has pushed (wrapping).
+    #[inline]
+    pub(crate) fn position(&self) -> usize {
+        self.tail
+    }
+}
+
+impl<T> RingProbe<T> {
+    /// Whether a push could find room now (a hint for waiting: another pusher may take
+    /// the room first).
+    pub(crate) fn has_room(&self) -> bool {
+        // `head` first: a `tail` loaded after it is not behind it. `Relaxed`: this only
+        // decides whether to try; a push loads `head` itself before it writes a slot.
+        let head = self.ring.head.load(Relaxed);
+        let tail = self.ring.tail.load(Relaxed);
+        tail.wrapping_sub(head) < self.capacity
+    }
+
+    /// Whether the consumer is gone (`Acquire`, as [`Producer::is_abandoned`]).
+    #[inline(always)]
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.ring.abandoned.load(Acquire)
     }
 }
