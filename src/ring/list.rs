@@ -183,6 +183,13 @@ struct Tail<T> {
 }
 
 impl<T> Shared<T> {
+    /// Whether the consumer is gone, for every kind of producer and the probe (`Acquire`:
+    /// everything the consumer's thread did before is visible).
+    #[inline(always)]
+    fn consumer_gone(&self) -> bool {
+        self.consumer_gone.load(Ordering::Acquire)
+    }
+
     /// An empty segment: the spare if there is one, else a fresh one.
     fn take_segment(&self) -> *mut Segment<T> {
         // Pairs with the `Release` of `put_spare`: whoever used the segment before is
@@ -387,7 +394,7 @@ impl<T> ListProducer<T> {
     /// Whether the consumer is gone (`Acquire`: everything it did before is visible).
     #[inline]
     pub fn is_abandoned(&self) -> bool {
-        self.shared.consumer_gone.load(Ordering::Acquire)
+        self.shared.consumer_gone()
     }
 
     /// Turns this producer into one that many threads may push through.
@@ -446,7 +453,7 @@ impl<T> ListProbe<T> {
     /// Whether the consumer is gone (`Acquire`, as [`ListProducer::is_abandoned`]).
     #[inline(always)]
     pub(crate) fn is_abandoned(&self) -> bool {
-        self.shared.consumer_gone.load(Ordering::Acquire)
+        self.shared.consumer_gone()
     }
 }
 
@@ -570,7 +577,7 @@ impl<T> SharedListProducer<T> {
     /// Whether the consumer is gone (`Acquire`: everything it did before is visible).
     #[inline]
     pub fn is_abandoned(&self) -> bool {
-        self.shared.consumer_gone.load(Ordering::Acquire)
+        self.shared.consumer_gone()
     }
 }
 

@@ -132,6 +132,15 @@ fn zst_ptr<T>() -> *mut T {
 }
 
 impl<T> RingBuffer<T> {
+    /// Whether the consumer is gone: [`Producer::is_abandoned`], and the probe of a
+    /// cloned channel's senders.
+    #[inline(always)]
+    fn consumer_gone(&self) -> bool {
+        // Pairs with the `Release` store in `Consumer`'s drop: see the promise of
+        // `Producer::is_abandoned`.
+        self.abandoned.load(Ordering::Acquire)
+    }
+
     /// Makes a ring that holds exactly `capacity` values and returns its two halves.
     ///
     /// Capacity 0 is allowed: such a ring is always full and always empty.
@@ -458,8 +467,7 @@ impl<T> Producer<T> {
     /// assert!(producer.is_abandoned());
     /// ```
     pub fn is_abandoned(&self) -> bool {
-        // Pairs with the `Release` store in `Consumer`'s drop: see the promise above.
-        self.ring.abandoned.load(Ordering::Acquire)
+        self.ring.consumer_gone()
     }
 
     #[inline(always)]

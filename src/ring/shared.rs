@@ -190,6 +190,6 @@ impl<T> RingProbe<T> {
     /// Whether the consumer is gone (`Acquire`, as [`Producer::is_abandoned`]).
     #[inline(always)]
     pub(crate) fn is_abandoned(&self) -> bool {
-        self.ring.abandoned.load(Acquire)
+        self.ring.consumer_gone()
     }
 }
