@@ -320,3 +320,24 @@ fn dropping_the_owner_while_another_sender_takes_the_producer() {
         assert_eq!(got, [1, 2]);
     });
 }
+
+/// The owner is dropped first; then two senders want the producer at once: one takes it
+/// from `free()`, and the other may take it from that one before its first push. The
+/// first must not touch the producer outside its pushes (a taker waits only while it is
+/// busy), and both values arrive.
+#[test]
+fn two_senders_take_a_producer_freed_by_its_owners_drop() {
+    model(|| {
+        let (tx, rx) = channel::<u32>(2);
+        let tx2 = tx.clone();
+        let tx3 = tx.clone();
+        drop(tx);
+        let first = thread::spawn(move || tx2.send(1).unwrap());
+        let second = thread::spawn(move || tx3.send(2).unwrap());
+        first.join().unwrap();
+        second.join().unwrap();
+        let mut got: Vec<u32> = rx.iter().collect();
+        got.sort();
+        assert_eq!(got, [1, 2]);
+    });
+}

@@ -20,7 +20,8 @@
 //!
 //! Taking the producer costs a system call, so it pays only when owners keep it for a
 //! while. When [`SHORT_RUNS`] takings in a row find that the owner taken from pushed
-//! fewer than [`MIN_RUN`] values since it got the producer, the senders are sending at
+//! fewer than [`MIN_RUN`] values and held the producer for less time than the taking
+//! took, the senders are sending at
 //! the same time: the last taker turns the producer into the shared queue (where each
 //! send claims its position with a compare-exchange), and the channel stays shared from
 //! then on.
@@ -56,7 +57,36 @@ const MIN_RUN: usize = 4096;
 #[cfg(loom)]
 const MIN_RUN: usize = 1;
 
-/// How many takings in a row must find a run shorter than [`MIN_RUN`] before the
+/// When an owner got the producer, or a taker marked the word (nothing under loom, which
+/// has no clock: the models go by pushes alone).
+#[cfg(not(loom))]
+type Since = std::time::Instant;
+#[cfg(loom)]
+type Since = ();
+
+/// Now, as a [`Since`].
+fn now() -> Since {
+    #[cfg(not(loom))]
+    return std::time::Instant::now();
+}
+
+/// Whether the owner held the producer (from `since` to `marked`, when the taker marked
+/// the word) at least as long as the taking then took (from `marked` to now: the
+/// `membarrier` and the wait for the owner's push). Then taking turns costs at most half
+/// the time, which still beats a compare-exchange per send (a quarter of the speed), and
+/// an owner that waited for room in a full channel, or sent now and then, counts as taking
+/// turns however few values it pushed.
+#[cfg(not(loom))]
+fn held_long(since: Since, marked: Since) -> bool {
+    marked.saturating_duration_since(since) >= marked.elapsed()
+}
+#[cfg(loom)]
+fn held_long(_: Since, _: Since) -> bool {
+    false
+}
+
+/// How many takings in a row must find a short run (fewer than [`MIN_RUN`] values, held
+/// for less time than the taking took: see [`held_long`]) before the
 /// producer becomes the shared queue. More than one: a run is short now and then even
 /// when senders take turns (the first taking after the clone, a sender that found the
 /// queue full and waited). (Under loom, 1.)
@@ -91,34 +121,35 @@ fn is_taking(owner: *mut Token) -> bool {
 
 /// What the senders of one channel share.
 struct Cell<S: Upgrade> {
-    /// `free()`, `shared()`, or the name of the sender that owns the producer, with `taking`
-    /// set while another sender takes it away. Changed only by compare-exchange, but by
-    /// the taker's final store.
+    /// `free()`, `shared()`, or the name of the sender that owns the producer (marked by
+    /// [`taking`] while another sender takes it away). Changed only by compare-exchange,
+    /// but for the taker's final store.
     owner: CachePadded<AtomicPtr<Token>>,
-    /// The queue: used only by the owner (through `&mut`) while it is one producer, and
-    /// by every sender (through `&`) once it is shared.
-    queue: UnsafeCell<Queue<S>>,
+    /// The one producer: used only by the owner (through `&mut`); `None` once it has
+    /// become the shared queue.
+    one: UnsafeCell<One<S>>,
+    /// The shared queue, and the view that each sender copies when it first pushes:
+    /// written once, by the sender that makes it, before the `Release` store of
+    /// `shared()`; then only read (through `&`), by senders that saw `shared()`. A cell of
+    /// its own, so that a reference to it never overlaps one to the producer.
+    many: UnsafeCell<Option<(S::Shared, S::View)>>,
     /// Room and the consumer, for any sender at any time.
     probe: S::Probe,
 }
 
-enum Queue<S: Upgrade> {
-    /// The one producer, its position when its owner got it, and how many takings in a
-    /// row found a short run.
-    One {
-        producer: S,
-        granted: usize,
-        short: u32,
-    },
-    /// The shared queue, and the view that each sender copies when it first pushes.
-    Many { shared: S::Shared, view: S::View },
-    /// Only while the one becomes the other.
-    Moving,
+/// The one producer, its position when its owner got it, and how many takings in a row
+/// found a short run.
+struct One<S> {
+    producer: Option<S>,
+    granted: usize,
+    since: Since,
+    short: u32,
 }
 
-// SAFETY: the queue is reached by one sender at a time while it is `One` (the owner
-// protocol above), and only through `&` once it is `Many`; so sharing the cell moves the
-// producer between threads (`S: Send`) and shares the shared queue (`S::Shared: Sync`).
+// SAFETY: the one producer is reached by one sender at a time (the owner protocol
+// above), and the shared queue only through `&` once it is made; so sharing the cell
+// moves the producer between threads (`S: Send`) and shares the shared queue
+// (`S::Shared: Sync`).
 unsafe impl<S: Upgrade + Send> Sync for Cell<S>
 where
     S::Shared: Send + Sync,
@@ -152,6 +183,13 @@ pub(crate) struct Biased<S: Upgrade> {
     token: NonNull<Token>,
     /// This sender's view of the shared queue, once the channel has one.
     view: Option<S::View>,
+    /// Whether this sender took the producer (or was made owning it) and has not yet
+    /// found it taken away: the send path looks here before it looks at the owner word.
+    /// Also a guard: only then does it trust a word that holds its name. Another sender
+    /// whose token had the same address was dropped before this token was allocated (the
+    /// allocator orders the two), so a load should never return that old name; `owned`
+    /// makes the argument not rest on the allocator.
+    owned: bool,
 }
 
 // SAFETY: the token is a box that this sender owns (others only load its atomic flag),
@@ -171,16 +209,20 @@ impl<S: Upgrade> Biased<S> {
         let cell = Cell {
             owner: CachePadded::new(AtomicPtr::new(token.as_ptr())),
             probe: producer.probe(),
-            queue: UnsafeCell::new(Queue::One {
-                producer,
+            one: UnsafeCell::new(One {
+                producer: Some(producer),
                 granted,
+                since: now(),
                 short: 0,
             }),
+            many: UnsafeCell::new(None),
         };
         Biased {
             cell: Arc::new(cell),
             token,
             view: None,
+            // This thread stored the name (in the cell it made).
+            owned: true,
         }
     }
 
@@ -191,6 +233,7 @@ impl<S: Upgrade> Biased<S> {
             token: new_token(),
             // This thread saw the view it copies (or got it from the thread that did).
             view: self.view,
+            owned: false,
         }
     }
 
@@ -206,8 +249,8 @@ impl<S: Upgrade> Biased<S> {
         // The owner's half of the handshake: the store above before the load below.
         // mutant(loom_mpsc_shared): bias: no StoreLoad fence between the owner's busy flag and its check =>
         light_fence();
-        // `Relaxed`: only this sender ever stores its own name (`free()` to it, or a taker's
-        // final store, made by this sender when it took), so it sees its latest value.
+        // `Relaxed`: called only while `owned`, so this sender stored its name itself and
+        // the load returns that store or a later value (another's mark): nothing older.
         if self.cell.owner.load(Relaxed) != me {
             // Idle again; `Release`, as below: a taker that reads this store must also
             // see the pushes this sender made before.
@@ -215,15 +258,18 @@ impl<S: Upgrade> Biased<S> {
             // continues the release sequence of the `Release` store after the last push,
             // so no model can tell; Rust's model (C++20) dropped that rule.
             busy.store(false, Release);
+            self.owned = false;
             return Err(value);
         }
-        let pushed = self.cell.queue.with_mut(|queue| {
+        let pushed = self.cell.one.with_mut(|one| {
             // SAFETY: this sender owns the producer and is busy: a taker waits until it is
-            // idle before it touches the queue (see the module), and no other sender
-            // pushes into `One`.
-            match unsafe { &mut *queue } {
-                Queue::One { producer, .. } => producer.push(value),
-                _ => unreachable!("the owner word names a sender only while the queue is One"),
+            // idle before it touches the producer (see the module), and no other sender
+            // pushes into it.
+            match unsafe { &mut (*one).producer } {
+                Some(producer) => producer.push(value),
+                None => {
+                    unreachable!("the owner word names a sender only while there is one producer")
+                }
             }
         });
         // Hands this push to whoever takes the producer next (pairs with its `Acquire`
@@ -239,18 +285,18 @@ impl<S: Upgrade> Biased<S> {
     fn push_slow(&mut self, mut value: S::Item) -> Result<(), S::Item> {
         loop {
             if let Some(view) = &mut self.view {
-                return self.cell.queue.with(|queue| {
+                return self.cell.many.with(|many| {
                     // SAFETY: `view` is set only after the owner word said `shared()` (with
                     // `Acquire`, after the `Release` store that followed the upgrade), and
-                    // a shared queue is never changed again, only pushed through by `&`.
-                    match unsafe { &*queue } {
-                        Queue::Many { shared, .. } => S::push_shared(shared, view, value),
-                        _ => unreachable!("a view is made only once the queue is Many"),
+                    // the shared queue is never changed again, only pushed through by `&`.
+                    match unsafe { &*many } {
+                        Some((shared, _)) => S::push_shared(shared, view, value),
+                        None => unreachable!("a view is made only once there is a shared queue"),
                     }
                 });
             }
             self.take();
-            if self.view.is_none() {
+            if self.owned {
                 value = match self.push_owned(value) {
                     Ok(pushed) => return pushed,
                     // Taken away again in between; try again.
@@ -271,18 +317,32 @@ impl<S: Upgrade> Biased<S> {
             // (a taker's, after it saw the last owner's pushes; a dropped owner's).
             let current = owner.load(Acquire);
             if current == shared() {
-                let view = self.cell.queue.with(|queue| {
-                    // SAFETY: as in `push_slow`: the queue is Many from now on.
-                    match unsafe { &*queue } {
-                        Queue::Many { view, .. } => *view,
-                        _ => unreachable!("the owner word says SHARED only once the queue is Many"),
+                let view = self.cell.many.with(|many| {
+                    // SAFETY: as in `push_slow`: the shared queue is made and never changes.
+                    match unsafe { &*many } {
+                        Some((_, view)) => *view,
+                        None => unreachable!(
+                            "the owner word says shared() only once there is a shared queue"
+                        ),
                     }
                 });
                 self.view = Some(view);
                 return;
             }
             if current == me {
-                return;
+                if self.owned {
+                    return;
+                }
+                // Not this sender's store (see `owned`): it could only be a dropped
+                // sender's name at the same address. The compare-exchange reads the latest
+                // value, and the load above then returns nothing older.
+                // not a mutant: the exchange cannot succeed (only this sender stores its
+                // name, and then it owns); were it to, the word would name this sender.
+                if owner.compare_exchange(me, me, Acquire, Relaxed).is_ok() {
+                    self.owned = true;
+                    return;
+                }
+                continue;
             }
             if current == free() {
                 // `Acquire`: pairs with the `Release` of the dropped owner's.
@@ -291,16 +351,13 @@ impl<S: Upgrade> Biased<S> {
                 // was dropped) needs this one, and that takes more threads than a model
                 // can explore.
                 if owner.compare_exchange(free(), me, Acquire, Relaxed).is_ok() {
-                    self.cell.queue.with_mut(|queue| {
-                        // SAFETY: this sender owns the producer now and pushes nothing yet.
-                        let queue = unsafe { &mut *queue };
-                        if let Queue::One {
-                            producer, granted, ..
-                        } = queue
-                        {
-                            *granted = producer.position();
-                        }
-                    });
+                    // Owns it, and touches nothing more here: from this exchange on,
+                    // another sender may take the producer from this one, and it waits
+                    // only while this one is busy, in `push_owned`. (Miri found a version
+                    // that set `granted` here racing with such a taker.) The run counted
+                    // at the next taking includes the dropped owner's pushes.
+                    // mutant(loom_mpsc_shared): bias: a sender that took the producer from free() writes to it before it is busy => self.cell.one.with_mut(|one| unsafe { (*one).granted = 0 }); self.owned = true;
+                    self.owned = true;
                     return;
                 }
                 continue;
@@ -319,6 +376,7 @@ impl<S: Upgrade> Biased<S> {
             {
                 continue;
             }
+            let marked = now();
             // The taker's half of the handshake: the mark above before the load below.
             // mutant(loom_mpsc_shared): bias: no StoreLoad fence between the taker's mark and its look at the busy flag =>
             heavy_fence();
@@ -330,39 +388,42 @@ impl<S: Upgrade> Biased<S> {
             while token.busy.load(Acquire) {
                 back_off(&mut waited);
             }
-            let keep = self.cell.queue.with_mut(|queue| {
+            let made = self.cell.one.with_mut(|one| {
                 // SAFETY: the owner is idle and will find the word marked before it pushes
-                // again: this sender alone reaches the queue until it stores the word.
-                let queue = unsafe { &mut *queue };
-                match queue {
-                    Queue::One {
-                        producer,
-                        granted,
-                        short,
-                    } => {
-                        let position = producer.position();
-                        if position.wrapping_sub(*granted) >= MIN_RUN {
-                            *short = 0;
-                        } else {
-                            *short += 1;
-                        }
-                        if *short < SHORT_RUNS {
-                            *granted = position;
-                            return true;
-                        }
-                    }
-                    _ => unreachable!("the owner word names a sender only while the queue is One"),
-                }
-                let Queue::One { producer, .. } = core::mem::replace(queue, Queue::Moving) else {
-                    unreachable!()
+                // again: this sender alone reaches the producer until it stores the word.
+                let one = unsafe { &mut *one };
+                let Some(producer) = &one.producer else {
+                    unreachable!("the owner word names a sender only while there is one producer")
                 };
-                let (shared, view) = producer.into_shared();
-                *queue = Queue::Many { shared, view };
-                false
+                let position = producer.position();
+                if position.wrapping_sub(one.granted) >= MIN_RUN || held_long(one.since, marked) {
+                    one.short = 0;
+                } else {
+                    one.short += 1;
+                }
+                if one.short < SHORT_RUNS {
+                    one.granted = position;
+                    one.since = now();
+                    None
+                } else {
+                    one.producer.take().map(Upgrade::into_shared)
+                }
             });
+            let keep = made.is_none();
+            if let Some(made) = made {
+                self.cell.many.with_mut(|many| {
+                    // SAFETY: no sender reads the shared queue before the owner word says
+                    // `shared()`, which this sender alone can store, below.
+                    unsafe { *many = Some(made) };
+                });
+            }
             // Hands the producer, or the shared queue, on (pairs with the `Acquire` loads
             // of the word: the next taker's, or every sender's that finds it `shared()`).
             owner.store(if keep { me } else { shared() }, Release);
+            if keep {
+                self.owned = true;
+                return;
+            }
         }
     }
 }
@@ -371,7 +432,7 @@ impl<S: Upgrade> PushHalf for Biased<S> {
     type Item = S::Item;
     #[inline(always)]
     fn push(&mut self, value: S::Item) -> Result<(), S::Item> {
-        if self.view.is_none() {
+        if self.owned {
             match self.push_owned(value) {
                 Ok(pushed) => pushed,
                 Err(value) => self.push_slow(value),
