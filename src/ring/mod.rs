@@ -869,14 +869,23 @@ mod tests {
                 Err(PushError::Full(99)),
                 "{capacity}"
             );
+            // The refused push must not keep the `head` the drop stored: the producer may
+            // pass to another sender (`mpsc::bias`), whose push would trust it.
+            assert_eq!(
+                producer.push_live(98),
+                Err(PushError::Full(98)),
+                "{capacity}: a second push"
+            );
             assert_eq!(producer.push(99), Ok(()), "{capacity}: the ring's own push");
 
             let (shared, mut cached_head) = full_and_abandoned(capacity).into_shared();
-            assert_eq!(
-                shared.push(&mut cached_head, 99),
-                Err(PushError::Full(99)),
-                "{capacity}: shared"
-            );
+            for value in [99, 98] {
+                assert_eq!(
+                    shared.push(&mut cached_head, value),
+                    Err(PushError::Full(value)),
+                    "{capacity}: shared, {value}"
+                );
+            }
         }
         // While the consumer lives, a push that reloads `head` fills the slots it freed.
         let (mut producer, mut consumer) = RingBuffer::new(2);
