@@ -488,10 +488,11 @@ impl BoxTransport for RinglinkBoxRing {
 }
 
 /// Two rings of transport `X` carrying boxes: the second hands used boxes back. Its
-/// return ring holds two boxes more than the forward ring, so that in a steady stream
-/// the receiver never finds it full: no more boxes circulate than the forward ring
-/// holds, plus one in each thread's hands (a full return ring would make `recycle`
-/// wait, not free).
+/// return ring has the capacity of `BoxRing::new`'s (the forward ring's plus 64), so
+/// that both recycle in the same shape: in a steady stream the receiver never finds it
+/// full (about as many boxes circulate as the forward ring holds, plus one in each
+/// thread's hands; a full return ring would make `recycle` wait, not free), nor nearly
+/// full when it is the faster side.
 pub struct RecyclingPair<X>(PhantomData<X>);
 
 impl<X: Transport> BoxTransport for RecyclingPair<X> {
@@ -504,7 +505,7 @@ impl<X: Transport> BoxTransport for RecyclingPair<X> {
 
     fn channel<T: Send + 'static>(bound: usize) -> (Self::Tx<T>, Self::Rx<T>) {
         let (forward, received) = X::channel(bound);
-        let (returned, back) = X::channel(bound + 2);
+        let (returned, back) = X::channel(recycle_capacity(bound));
         // How the receiver waits in the (never expected) case of a full return ring.
         ((forward, back), (received, returned, Poll::here()))
     }
@@ -533,6 +534,13 @@ impl<X: Transport> BoxTransport for RecyclingPair<X> {
     fn recycle<T: Send + 'static>((_, returned, poll): &mut Self::Rx<T>, boxed: Box<T>) {
         X::send(returned, boxed, *poll);
     }
+}
+
+/// The capacity of the return ring that `BoxRing::new(bound)` makes.
+fn recycle_capacity(bound: usize) -> usize {
+    ringlink::ring::BoxRing::<u8>::new(bound)
+        .1
+        .recycle_capacity()
 }
 
 /// Transport `X` carrying boxes with no way back: each message is a `Box::new` on one
