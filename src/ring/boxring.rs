@@ -301,8 +301,9 @@ const LOOK_AHEAD: usize = 32;
 /// [`LOOK_AHEAD`] of full, where the consumer's look for room lands on the lines from
 /// which the producer takes boxes, and each box would pull a line across. Two look-aheads
 /// more keep it clear of that. Measured on a recycled `Box<u64>` stream of capacity 1024
-/// (Intel Xeon host, threads on two CPUs, 8 rounds at the slow placement): 55–123 ns per
-/// box with a return ring of 1024 or 1026, 19–40 ns with 1088, 20–45 ns with 3072.
+/// (Intel Xeon host, threads on two CPUs, 8 rounds at the slow placement): 55–118 ns per
+/// box with a return ring of 1024, 32–123 ns with 1026, 19–40 ns with 1088 and 20–45 ns
+/// with 3072.
 const RECYCLE_MARGIN: usize = 2 * LOOK_AHEAD;
 
 /// The sending side of a lane, kept inside the half that owns it.
