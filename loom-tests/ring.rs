@@ -80,7 +80,30 @@ fn push_and_pop_across_wrap_around() {
     });
 }
 
-/// Capacity 1, the smallest ring: every push reuses the one slot.
+/// Two lines (capacity 3: under loom a line holds two slots) and more values than
+/// slots: the positions run through both lines and come back to the first on its next
+/// lap, where each slot's mark must read "not yet" until the producer flips it again.
+/// Catches a wrong line index (with one line, every position maps to line 0) or a wrong
+/// lap (the stale mark of the last lap taken for the new value).
+#[test]
+fn push_and_pop_across_two_lines() {
+    model(|| {
+        let (mut producer, mut consumer) = RingBuffer::new(3);
+        let pusher = thread::spawn(move || {
+            for i in 0..5 {
+                push_until_done(&mut producer, payload(i));
+            }
+        });
+        for i in 0..5 {
+            assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
+        }
+        pusher.join().unwrap();
+        assert_eq!(consumer.pop(), Err(PopError::Empty));
+    });
+}
+
+/// Capacity 1, the smallest ring. Its storage (one line) is larger than its capacity;
+/// `tests/ring.rs` checks that pushes stop at the capacity.
 #[test]
 fn push_and_pop_through_a_single_slot() {
     model(|| {

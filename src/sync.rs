@@ -9,7 +9,9 @@
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use std::hint::spin_loop;
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering,
+    };
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
     /// Thread handles and parking, as the wait layer uses them.
@@ -46,7 +48,9 @@ mod imp {
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::hint::spin_loop;
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering,
+    };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     /// loom's threads. loom has no timed park: a timed park is an untimed one here, so

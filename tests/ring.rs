@@ -225,16 +225,18 @@ fn zero_sized_values_count_exactly_across_wrap_arounds() {
 fn try_new_reports_what_cannot_be_allocated() {
     let error = RingBuffer::<[u8; 128]>::try_new(usize::MAX / 2).unwrap_err();
     assert_eq!(error.capacity(), usize::MAX / 2);
-    // What one slot costs: the value and its sequence word.
-    assert_eq!(error.slot_size(), 128 + std::mem::size_of::<usize>());
+    // What one slot costs: its share of a line of seven values and their mark word (904
+    // bytes, 960 with the line's 64-byte alignment), rounded up.
+    assert_eq!(error.slot_size(), 138);
     let text = error.to_string();
     assert!(text.contains(&(usize::MAX / 2).to_string()), "{text}");
+    // 2^63 / 7 values need 2^61 lines, rounded up to a power of two: 7 * 2^61 slots.
     assert!(
-        text.contains(&(1usize << (usize::BITS - 1)).to_string()),
+        text.contains(&(7usize << (usize::BITS - 3)).to_string()),
         "{text}"
     );
-    let slot = format!("{} bytes each", 128 + std::mem::size_of::<usize>());
-    assert!(text.contains(&slot), "{text}");
+    let slot = "138 bytes each";
+    assert!(text.contains(slot), "{text}");
     assert!(text.contains("128 for the value"), "{text}");
 
     // The storage length would overflow `usize` when rounded up to a power of two.

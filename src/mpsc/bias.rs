@@ -396,7 +396,7 @@ impl<S: Upgrade> Biased<S> {
                     unreachable!("the owner word names a sender only while there is one producer")
                 };
                 let position = producer.position();
-                if position.wrapping_sub(one.granted) >= MIN_RUN || held_long(one.since, marked) {
+                if producer.pushed_since(one.granted) >= MIN_RUN || held_long(one.since, marked) {
                     one.short = 0;
                 } else {
                     one.short += 1;

@@ -33,8 +33,11 @@ pub(super) trait Upgrade: PushHalf + Sized {
     fn room(probe: &Self::Probe) -> bool;
     /// Whether the consumer is gone; `Acquire`, as [`PushHalf::is_abandoned`].
     fn gone(probe: &Self::Probe) -> bool;
-    /// How far this producer has pushed (wrapping): how long a sender has held it.
+    /// Where this producer has pushed to (wrapping).
     fn position(&self) -> usize;
+    /// How many values it has pushed since it was at `position` (from
+    /// [`Upgrade::position`]): how long a sender has held it.
+    fn pushed_since(&self, position: usize) -> usize;
     /// The producer, turned into the shared queue, with the view its pushers start from.
     fn into_shared(self) -> (Self::Shared, Self::View);
     /// One push through the shared queue.
@@ -62,6 +65,9 @@ impl<T> Upgrade for Producer<T> {
     }
     fn position(&self) -> usize {
         Producer::position(self)
+    }
+    fn pushed_since(&self, position: usize) -> usize {
+        Producer::pushed_since(self, position)
     }
     fn into_shared(self) -> (SharedProducer<T>, usize) {
         Producer::into_shared(self)
@@ -91,6 +97,9 @@ impl<T> Upgrade for ListProducer<T> {
     }
     fn position(&self) -> usize {
         ListProducer::position(self)
+    }
+    fn pushed_since(&self, position: usize) -> usize {
+        ListProducer::position(self).wrapping_sub(position)
     }
     fn into_shared(self) -> (SharedListProducer<T>, ()) {
         (ListProducer::into_shared(self), ())

@@ -1,13 +1,13 @@
 //! Batches: many values pushed, or popped, with one store of the shared position.
 //!
 //! A second way to use the same ring. `push_iter` loads the consumer's position once and
-//! stores `tail` once for the whole batch (each slot still gets its own `seq` mark, on
-//! the cache line it writes anyway, so that `pop` can see it). `pop_iter` loads `tail`
-//! once and stores `head` once, and reads no `seq` marks at all.
+//! stores `tail` once for the whole batch (each slot still gets its mark, on the cache
+//! line it writes anyway, so that `pop` can see it). `pop_iter` loads `tail` once and
+//! stores `head` once, and reads no marks at all.
 
 use core::iter::FusedIterator;
 
-use super::{Consumer, Producer};
+use super::{distance, next, Consumer, Producer};
 use crate::sync::Ordering;
 
 // Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
@@ -32,7 +32,11 @@ impl<T> Producer<T> {
     /// assert_eq!(consumer.pop(), Ok(10));
     /// ```
     pub fn push_iter<I: IntoIterator<Item = T>>(&mut self, values: I) -> usize {
-        let free = self.slots();
+        let head = self.load_head();
+        // Kept as this side's view too: `push` trusts `tail` never to pass the `limit`
+        // that this sets.
+        self.set_cached_head(head);
+        let free = self.capacity - distance::<T>(head, self.tail);
         let batch = Publish {
             start: self.tail,
             producer: self,
@@ -40,23 +44,19 @@ impl<T> Producer<T> {
         for value in values.into_iter().take(free) {
             let producer = &mut *batch.producer;
             let tail = producer.tail;
-            let next = tail.wrapping_add(1);
             if super::is_zst::<T>() {
                 // Nothing to write; the ring owns the value now (see `push`).
                 core::mem::forget(value);
             } else {
-                let slot = producer.slot(tail);
                 // SAFETY: fewer than `free` values were written before this one, so
-                // position `tail` is outside `head..tail` as the `Acquire` load in `slots`
-                // saw it: its slot is empty and the consumer will not read it before the
-                // `seq` store.
-                slot.value.with_mut(|p| unsafe { (*p).write(value) });
-                // `pop` reads the value once it sees this mark (pairs with its `Acquire`).
-                slot.seq.store(next, Ordering::Release);
+                // position `tail` is outside `head..tail` as the `Acquire` load of `head`
+                // saw it: its slot is empty and the consumer will not read it before its
+                // mark (`write` flips it; `pop` reads the value once it sees it).
+                unsafe { producer.write(tail, value) };
             }
-            producer.tail = next;
+            producer.tail = next::<T>(tail);
         }
-        batch.producer.tail.wrapping_sub(batch.start)
+        distance::<T>(batch.start, batch.producer.tail)
     }
 }
 
@@ -129,17 +129,17 @@ impl<T> Iterator for PopIter<'_, T> {
             return None;
         }
         // SAFETY: `head` lies in `head..end`, and `end` came from `ready_end` (an
-        // `Acquire` load of `tail`, stored after the values and their `seq`); the shared
+        // `Acquire` load of `tail`, stored after the values and their marks); the shared
         // `head` has not moved past it, so the producer will not overwrite it; the
         // private `head` advances past it at once, so it is moved out only once.
         let value = unsafe { self.consumer.read(head) };
-        self.consumer.head = head.wrapping_add(1);
+        self.consumer.head = next::<T>(head);
         Some(value)
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.end.wrapping_sub(self.consumer.head);
+        let left = distance::<T>(self.consumer.head, self.end);
         (left, Some(left))
     }
 }

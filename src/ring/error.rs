@@ -66,10 +66,11 @@ impl std::error::Error for PopError {}
 /// A ring of the requested capacity cannot be allocated: its size overflows the address
 /// space, or the allocator refused it.
 ///
-/// Its message says what the ring would have cost: the number of slots (the capacity
-/// rounded up to a power of two) and the bytes of one slot, which holds a value and the
-/// sequence word that publishes it. (A ring of zero-sized values costs nothing and never
-/// fails.)
+/// Its message says what the ring would have cost: the number of slots and the bytes of
+/// one slot. For [`RingBuffer`](crate::ring::RingBuffer), slots come in lines of seven
+/// that share one mark word (a 64-byte cache line for seven `u64`), and the number of
+/// lines is a power of two; a slot's size is its share of its line. (A ring of
+/// zero-sized values costs nothing and never fails.)
 ///
 /// ```
 /// # ringlink::__skip_doctest_under_loom!();
@@ -77,7 +78,9 @@ impl std::error::Error for PopError {}
 ///
 /// let error = RingBuffer::<[u8; 128]>::try_new(usize::MAX / 2).unwrap_err();
 /// assert_eq!(error.capacity(), usize::MAX / 2);
-/// assert_eq!(error.slot_size(), 128 + 8);
+/// // Seven values and their mark word, 904 bytes, take 960 with the line's 64-byte
+/// // alignment: 138 bytes a slot, rounded up.
+/// assert_eq!(error.slot_size(), 138);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapacityError {
@@ -99,8 +102,9 @@ impl CapacityError {
         self.capacity
     }
 
-    /// The bytes one slot takes: the value, its sequence word, and any padding that the
-    /// value's alignment needs.
+    /// The bytes one slot takes: the value, and its share of what publishes it (the mark
+    /// word of its line, or nothing for a `BoxRing`) and of the padding that alignment
+    /// needs, rounded up.
     pub fn slot_size(&self) -> usize {
         self.slot_size
     }

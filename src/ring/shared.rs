@@ -2,11 +2,12 @@
 //! cloned (crate-internal).
 //!
 //! [`Producer::into_shared`] turns the one producer into a [`SharedProducer`] that any
-//! number of threads push through by `&self`. The slots, their `seq` marks and the
-//! consumer are unchanged; only the way a position is taken differs. The one producer
+//! number of threads push through by `&self`. The slots, their marks and the consumer
+//! are unchanged; only the way a position is taken and marked differs. The one producer
 //! owns `tail` and stores it after each push; shared producers *claim* a position with a
-//! compare-exchange on `tail`, then write its slot and mark its `seq`, as the one
-//! producer does. So:
+//! compare-exchange on `tail`, then write its slot and store its mark, as the one
+//! producer does (the producers of one line may fill its slots in any order: each slot
+//! has its own mark). So:
 //! - The upgrade moves nothing: `tail` already holds the one producer's position (its
 //!   last push stored it), and every value pushed before comes before every value
 //!   claimed after.
@@ -14,13 +15,13 @@
 //!   while `tail - head < capacity`.
 //! - Positions are claimed in one order (the modification order of `tail`), so a push
 //!   that happens before another has the lower position and is popped first.
-//! - `tail` now runs ahead of the values written: the consumer goes by each slot's `seq`
+//! - `tail` now runs ahead of the values written: the consumer goes by each slot's mark
 //!   (`pop`, and its drop stops at the first slot not yet written). Batches and counts
 //!   (`pop_iter`, `slots`), which trust `tail`, are not used on a shared ring.
 
 use core::fmt;
 
-use super::{is_zst, Producer, PushError, RingBuffer};
+use super::{distance, is_zst, line_of, next, written_mark, Producer, PushError, RingBuffer};
 use crate::sync::Arc;
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
@@ -36,7 +37,7 @@ pub(crate) struct SharedProducer<T> {
     producer: Producer<T>,
 }
 
-// SAFETY: `push` takes `&self` and touches only atomics (`head`, `tail`, `seq`) and the
+// SAFETY: `push` takes `&self` and touches only atomics (`head`, `tail`, the marks) and the
 // slot at a position that its compare-exchange on `tail` gave to this call alone; the
 // other `&self` methods only load atomics. So sharing it moves values of `T` between
 // threads, which `T: Send` allows.
@@ -78,11 +79,11 @@ impl<T> SharedProducer<T> {
         // anyway.
         let mut tail = ring.tail.load(Acquire);
         loop {
-            if tail.wrapping_sub(*cached_head) >= producer.capacity {
+            if distance::<T>(*cached_head, tail) >= producer.capacity {
                 // Pairs with the consumer's `Release` store of `head`: the slots it
                 // handed back have been read before a pusher writes them again.
                 let head = ring.head.load(Acquire);
-                if tail.wrapping_sub(head) >= producer.capacity {
+                if distance::<T>(head, tail) >= producer.capacity {
                     *cached_head = head;
                     // `tail` can only have grown since: full now.
                     return Err(PushError::Full(value));
@@ -99,14 +100,14 @@ impl<T> SharedProducer<T> {
             // Claims position `tail`. `Release`: hands on this pusher's view of `head`
             // (see above) and, for zero-sized values, publishes the value itself (the
             // consumer's `Acquire` load of `tail` pairs with it); a value with a slot is
-            // published by its `seq` below.
+            // published by its mark below.
             match ring
                 .tail
                 // not a mutant: as for the load of `tail` above. The `Release` that
                 // publishes a zero-sized value is not shown either: in the model
                 // `a_zero_sized_send_through_a_clone_publishes_what_came_before` the
                 // receiver also learns of the send through the wake-up handshake.
-                .compare_exchange_weak(tail, tail.wrapping_add(1), AcqRel, Acquire)
+                .compare_exchange_weak(tail, next::<T>(tail), AcqRel, Acquire)
             {
                 Ok(_) => break,
                 Err(current) => tail = current,
@@ -116,14 +117,17 @@ impl<T> SharedProducer<T> {
             // The ring owns the value from now on (see `Producer::push`).
             core::mem::forget(value);
         } else {
-            let slot = producer.slot(tail);
-            // SAFETY: the compare-exchange gave position `tail` to this call alone, and
-            // `tail - head < capacity` by a `head` loaded with `Acquire`: the slot's
-            // previous value was popped (read) before that load, and the consumer will
-            // not read the slot before the `seq` store below.
-            slot.value.with_mut(|p| unsafe { (*p).write(value) });
-            // Publishes the value to `pop` (pairs with its `Acquire` load of `seq`).
-            slot.seq.store(tail.wrapping_add(1), Release);
+            let (line, offset) = line_of(producer.buffer, producer.mask, tail);
+            // SAFETY: `offset < LINE_SLOTS` (`line_of`). The compare-exchange gave
+            // position `tail` to this call alone, and fewer than `capacity` values lie
+            // in `head..tail` by a `head` loaded with `Acquire`: the slot's previous value
+            // was popped (read) before that load, and the consumer will not read the slot
+            // before the mark below.
+            unsafe { line.values.get_unchecked(offset) }.with_mut(|p| unsafe { (*p).write(value) });
+            // SAFETY: `offset < LINE_SLOTS` (`line_of`).
+            let mark = unsafe { line.marks.get_unchecked(offset) };
+            // Publishes the value to `pop` (pairs with its `Acquire` load of the mark).
+            mark.store(written_mark(producer.mask, tail), Release);
         }
         Ok(())
     }
@@ -169,10 +173,17 @@ impl<T> Producer<T> {
         }
     }
 
-    /// How many values this producer has pushed (wrapping).
+    /// Where this producer has pushed to: the position of its next push.
     #[inline]
     pub(crate) fn position(&self) -> usize {
         self.tail
+    }
+
+    /// How many values this producer has pushed since it was at `position` (one that
+    /// [`position`](Producer::position) returned).
+    #[inline]
+    pub(crate) fn pushed_since(&self, position: usize) -> usize {
+        super::distance::<T>(position, self.tail)
     }
 }
 
@@ -184,7 +195,7 @@ impl<T> RingProbe<T> {
         // decides whether to try; a push loads `head` itself before it writes a slot.
         let head = self.ring.head.load(Relaxed);
         let tail = self.ring.tail.load(Relaxed);
-        tail.wrapping_sub(head) < self.capacity
+        distance::<T>(head, tail) < self.capacity
     }
 
     /// Whether the consumer is gone (`Acquire`, as [`Producer::is_abandoned`]).
