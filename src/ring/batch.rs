@@ -51,7 +51,7 @@ impl<T> Producer<T> {
                 // SAFETY: fewer than `free` values were written before this one, so
                 // position `tail` is outside `head..tail` as the `Acquire` load of `head`
                 // saw it: its slot is empty and the consumer will not read it before its
-                // mark (`write` flips it; `pop` reads the value once it sees it).
+                // mark (`write` stores it; `pop` reads the value once it sees it).
                 unsafe { producer.write(tail, value) };
             }
             producer.tail = next::<T>(tail);

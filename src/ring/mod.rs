@@ -170,7 +170,7 @@ fn advance<T>(position: usize, count: usize) -> usize {
 /// - The slots at positions `head..tail` hold initialised values; all others are empty.
 /// - For a zero-sized `T` there is no storage and no marks: `head..tail` is the whole
 ///   state, and `tail` publishes each value.
-/// - A slot's value is written before the `Release` flip of its mark and the store of
+/// - A slot's value is written before the `Release` store of its mark and the store of
 ///   `tail` that publish it, and read only after an `Acquire` load that observed one of
 ///   them.
 ///   The consumer hands the slot back with a `Release` store of `head`, which the
