@@ -60,19 +60,17 @@ fn payload(i: usize) -> Box<usize> {
     Box::new(i * 10 + 1)
 }
 
-/// More values than slots: the producer writes each slot a second time, which needs the
-/// consumer's `Release` of `head` and the producer's `Acquire` of it; the consumer's
-/// reads need the producer's `Release` of `tail` and the consumer's `Acquire` of it.
-#[test]
-fn push_and_pop_across_wrap_around() {
-    model(|| {
-        let (mut producer, mut consumer) = RingBuffer::new(2);
+/// One thread pushes `count` payloads into a ring of `capacity` while the other pops
+/// them; the values must arrive in order, and nothing more after them.
+fn push_and_pop(capacity: usize, count: usize) {
+    model(move || {
+        let (mut producer, mut consumer) = RingBuffer::new(capacity);
         let pusher = thread::spawn(move || {
-            for i in 0..3 {
+            for i in 0..count {
                 push_until_done(&mut producer, payload(i));
             }
         });
-        for i in 0..3 {
+        for i in 0..count {
             assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
         }
         pusher.join().unwrap();
@@ -80,44 +78,29 @@ fn push_and_pop_across_wrap_around() {
     });
 }
 
+/// More values than slots: the producer writes each slot a second time, which needs the
+/// consumer's `Release` of `head` and the producer's `Acquire` of it; the consumer's
+/// reads need the producer's `Release` of `tail` and the consumer's `Acquire` of it.
+#[test]
+fn push_and_pop_across_wrap_around() {
+    push_and_pop(2, 3);
+}
+
 /// Two lines (capacity 3: under loom a line holds two slots) and more values than
 /// slots: the positions run through both lines and come back to the first on its next
-/// lap, where each slot's mark must read "not yet" until the producer flips it again.
+/// lap, where each slot's mark must read "not yet" until the producer stores it again.
 /// Catches a wrong line index (with one line, every position maps to line 0) or a wrong
 /// lap (the stale mark of the last lap taken for the new value).
 #[test]
 fn push_and_pop_across_two_lines() {
-    model(|| {
-        let (mut producer, mut consumer) = RingBuffer::new(3);
-        let pusher = thread::spawn(move || {
-            for i in 0..5 {
-                push_until_done(&mut producer, payload(i));
-            }
-        });
-        for i in 0..5 {
-            assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
-        }
-        pusher.join().unwrap();
-        assert_eq!(consumer.pop(), Err(PopError::Empty));
-    });
+    push_and_pop(3, 5);
 }
 
 /// Capacity 1, the smallest ring. Its storage (one line) is larger than its capacity;
 /// `tests/ring.rs` checks that pushes stop at the capacity.
 #[test]
 fn push_and_pop_through_a_single_slot() {
-    model(|| {
-        let (mut producer, mut consumer) = RingBuffer::new(1);
-        let pusher = thread::spawn(move || {
-            for i in 0..3 {
-                push_until_done(&mut producer, payload(i));
-            }
-        });
-        for i in 0..3 {
-            assert_eq!(*pop_until_done(&mut consumer), i * 10 + 1);
-        }
-        pusher.join().unwrap();
-    });
+    push_and_pop(1, 3);
 }
 
 /// Batch write and batch read across a wrap-around: `push_iter` reuses slots that a

@@ -99,20 +99,36 @@ struct Line<T> {
     values: [UnsafeCell<MaybeUninit<T>>; LINE_SLOTS],
 }
 
-impl<T> Line<T> {
-    /// Whether slot `offset` holds its value for the lap whose "written" mark is `mark`
-    /// ([`written_mark`]).
+/// One slot, found for one position by [`slot_at`]: its mark, its value, and the mark
+/// that says "written" in the position's lap.
+struct SlotAt<'a, T> {
+    mark: &'a AtomicU8,
+    value: &'a UnsafeCell<MaybeUninit<T>>,
+    written: u8,
+}
+
+impl<T> SlotAt<'_, T> {
+    /// Whether the slot holds the value of its position (not one from the lap before).
+    #[inline(always)]
+    fn is_written(&self) -> bool {
+        // Pairs with the `Release` store in `publish`: the value published is written
+        // before this side reads it.
+        self.mark.load(Ordering::Acquire) == self.written
+    }
+
+    /// Writes `value` into the slot and publishes it to `pop` (`Release`, pairing with
+    /// the `Acquire` load in `is_written`). Both the one producer and the producers of a
+    /// cloned channel publish this way: each stores only its own slot's mark.
     ///
     /// # Safety
     ///
-    /// `offset < LINE_SLOTS`.
+    /// The slot is empty, the caller alone may write it (the one producer, or the pusher
+    /// that claimed the position), and the consumer will not read it before the mark.
     #[inline(always)]
-    unsafe fn is_written(&self, offset: usize, mark: u8) -> bool {
-        // SAFETY: `offset < LINE_SLOTS` (the caller's contract).
-        let slot_mark = unsafe { self.marks.get_unchecked(offset) };
-        // Pairs with the producer's `Release` store of the mark: the value it published
-        // is written before this side reads it.
-        slot_mark.load(Ordering::Acquire) == mark
+    unsafe fn publish(&self, value: T) {
+        // SAFETY: the caller's contract.
+        self.value.with_mut(|p| unsafe { (*p).write(value) });
+        self.mark.store(self.written, Ordering::Release);
     }
 }
 
@@ -581,8 +597,8 @@ impl<T> Producer<T> {
         self.limit = advance::<T>(head, self.capacity);
     }
 
-    /// Writes `value` into the slot at `position` and publishes it to `pop`: stores the
-    /// slot's mark (see [`Line`]) with `Release`.
+    /// Writes `value` into the slot at `position` and publishes it to `pop`
+    /// ([`SlotAt::publish`]).
     ///
     /// # Safety
     ///
@@ -590,20 +606,15 @@ impl<T> Producer<T> {
     /// and the consumer will not read it before the mark. `T` is not zero-sized.
     #[inline(always)]
     unsafe fn write(&self, position: usize, value: T) {
-        let (line, offset) = line_of(self.buffer, self.mask, position);
         // SAFETY: the caller's contract.
-        unsafe { line.values.get_unchecked(offset) }.with_mut(|p| unsafe { (*p).write(value) });
-        // SAFETY: `offset < LINE_SLOTS` (`line_of`).
-        let mark = unsafe { line.marks.get_unchecked(offset) };
-        // Publishes the value written above to `pop` (pairs with its `Acquire` load of
-        // the mark).
-        mark.store(written_mark(self.mask, position), Ordering::Release);
+        unsafe { slot_at(self.buffer, self.mask, position).publish(value) };
     }
 }
 
-/// The line that holds `position`, and the slot's offset in it.
+/// The slot of `position`: its line is `(position >> LINE_SHIFT) & mask`, its offset in
+/// the line `position & OFFSET_MASK`.
 #[inline(always)]
-fn line_of<'a, T>(buffer: *const Line<T>, mask: usize, position: usize) -> (&'a Line<T>, usize) {
+fn slot_at<'a, T>(buffer: *const Line<T>, mask: usize, position: usize) -> SlotAt<'a, T> {
     debug_assert!(!is_zst::<T>(), "a ring of zero-sized values has no slots");
     let offset = position & OFFSET_MASK;
     debug_assert!(offset < LINE_SLOTS, "position {position:#x} names no slot");
@@ -612,14 +623,26 @@ fn line_of<'a, T>(buffer: *const Line<T>, mask: usize, position: usize) -> (&'a 
     // 1` lines; `(position >> LINE_SHIFT) & mask` is below that. The lines live as long as
     // the ring, which every caller's half holds (the lifetime is the caller's to bound).
     let line = unsafe { &*buffer.add((position >> LINE_SHIFT) & mask) };
-    (line, offset)
+    // SAFETY: `offset < LINE_SLOTS`: positions come from `next` and `advance`, which skip
+    // the offsets from `LINE_SLOTS` on.
+    let (mark, value) = unsafe {
+        (
+            line.marks.get_unchecked(offset),
+            line.values.get_unchecked(offset),
+        )
+    };
+    SlotAt {
+        mark,
+        value,
+        written: written_mark(mask, position),
+    }
 }
 
 /// The mark that says the slot at `position` is written for the lap of `position` (see
 /// [`Line`]): 1 on even laps, 0 on odd ones. The same slot on the lap before held the
 /// other mark, and no slot can be two laps behind its consumer.
 #[inline(always)]
-pub(super) fn written_mark(mask: usize, position: usize) -> u8 {
+fn written_mark(mask: usize, position: usize) -> u8 {
     // The lap is the line number over the number of lines, `mask + 1`: its lowest bit
     // is the line number's bit `mask + 1`.
     // mutant(loom_ring): the lap ignored, so a mark left by the last lap reads as written => true as u8
@@ -719,20 +742,17 @@ impl<T> Consumer<T> {
             // value was pushed for it; `head` advances past it at once.
             unsafe { self.read(head) }
         } else {
-            // The line found once, for the mark and the value: the `Acquire` load between
+            // The slot found once, for the mark and the value: the `Acquire` load between
             // them would make the compiler reload `buffer` and `mask` to find it again.
-            let (line, offset) = line_of(self.buffer, self.mask, head);
-            // SAFETY: `offset < LINE_SLOTS` (`line_of`).
-            if !unsafe { line.is_written(offset, written_mark(self.mask, head)) } {
+            let slot = self.slot(head);
+            if !slot.is_written() {
                 return Err(PopError::Empty);
             }
-            // SAFETY: `offset < LINE_SLOTS` (`line_of`).
-            let slot = unsafe { line.values.get_unchecked(offset) };
             // SAFETY: position `head` was published (`is_written`), so it lies in
             // `head..tail` and its slot holds an initialised value; the producer will not
             // touch the slot before the store of `head` below, and `head` advances past
             // it at once.
-            slot.with(|p| unsafe { (*p).assume_init_read() })
+            slot.value.with(|p| unsafe { (*p).assume_init_read() })
         };
         let next = next::<T>(head);
         // Hands the slot back (pairs with the producer's `Acquire` load of `head`).
@@ -762,13 +782,14 @@ impl<T> Consumer<T> {
             // non-null pointer is valid for reading a zero-sized `T`.
             return Some(unsafe { &*zst_ptr::<T>() });
         }
-        let (line, offset) = line_of(self.buffer, self.mask, self.head);
-        // SAFETY: `offset < LINE_SLOTS` (`line_of`).
-        let slot = unsafe { line.values.get_unchecked(offset) };
         // SAFETY: position `head` was published (`head_is_ready`), so its slot holds an
         // initialised value; the producer will not overwrite it while `head` stays put,
         // and `head` cannot move while the returned borrow of `self` lives.
-        Some(slot.with(|p| unsafe { (*p).assume_init_ref() }))
+        Some(
+            self.slot(self.head)
+                .value
+                .with(|p| unsafe { (*p).assume_init_ref() }),
+        )
     }
 
     /// The number of values ready to pop: a lower bound.
@@ -855,10 +876,14 @@ impl<T> Consumer<T> {
             // passes the `tail` this side has seen).
             self.load_tail() != self.head
         } else {
-            let (line, offset) = line_of(self.buffer, self.mask, self.head);
-            // SAFETY: `offset < LINE_SLOTS` (`line_of`).
-            unsafe { line.is_written(offset, written_mark(self.mask, self.head)) }
+            self.slot(self.head).is_written()
         }
+    }
+
+    /// The slot of `position`; `T` is not zero-sized.
+    #[inline(always)]
+    fn slot(&self, position: usize) -> SlotAt<'_, T> {
+        slot_at(self.buffer, self.mask, position)
     }
 
     /// Moves the value at `position` out of the ring.
@@ -876,10 +901,10 @@ impl<T> Consumer<T> {
             // contract); any aligned non-null pointer is valid for reading one.
             unsafe { zst_ptr::<T>().read() }
         } else {
-            let (line, offset) = line_of(self.buffer, self.mask, position);
-            // SAFETY: `offset < LINE_SLOTS` (`line_of`); the slot holds an initialised
-            // value that nobody else touches (the caller's contract).
-            unsafe { line.values.get_unchecked(offset) }
+            // SAFETY: the slot holds an initialised value that nobody else touches (the
+            // caller's contract).
+            self.slot(position)
+                .value
                 .with(|p| unsafe { (*p).assume_init_read() })
         }
     }

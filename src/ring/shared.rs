@@ -21,9 +21,9 @@
 
 use core::fmt;
 
-use super::{distance, is_zst, line_of, next, written_mark, Producer, PushError, RingBuffer};
+use super::{distance, is_zst, next, slot_at, Producer, PushError, RingBuffer};
 use crate::sync::Arc;
-use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use crate::sync::Ordering::{AcqRel, Acquire, Relaxed};
 
 // Each `Release`/`Acquire` below is weakened to `Relaxed` in turn by `.ci/mutants`:
 // mutants(loom_mpsc_shared): orderings
@@ -117,17 +117,11 @@ impl<T> SharedProducer<T> {
             // The ring owns the value from now on (see `Producer::push`).
             core::mem::forget(value);
         } else {
-            let (line, offset) = line_of(producer.buffer, producer.mask, tail);
-            // SAFETY: `offset < LINE_SLOTS` (`line_of`). The compare-exchange gave
-            // position `tail` to this call alone, and fewer than `capacity` values lie
-            // in `head..tail` by a `head` loaded with `Acquire`: the slot's previous value
-            // was popped (read) before that load, and the consumer will not read the slot
-            // before the mark below.
-            unsafe { line.values.get_unchecked(offset) }.with_mut(|p| unsafe { (*p).write(value) });
-            // SAFETY: `offset < LINE_SLOTS` (`line_of`).
-            let mark = unsafe { line.marks.get_unchecked(offset) };
-            // Publishes the value to `pop` (pairs with its `Acquire` load of the mark).
-            mark.store(written_mark(producer.mask, tail), Release);
+            // SAFETY: the compare-exchange gave position `tail` to this call alone, and
+            // fewer than `capacity` values lie in `head..tail` by a `head` loaded with
+            // `Acquire`: the slot's previous value was popped (read) before that load, and
+            // the consumer will not read the slot before its mark (`publish` stores it).
+            unsafe { slot_at(producer.buffer, producer.mask, tail).publish(value) };
         }
         Ok(())
     }
