@@ -12,6 +12,10 @@
 //! - `stream_u64/<channel>`, `stream_box/<channel>`: one-way throughput through a
 //!   blocking channel of bound 1024 (or unbounded), one sender, `u64` and `Box<u64>` (an
 //!   allocation per send, a free per receive).
+//! - `stream_u64_busy/<channel>`: `stream_u64` with a receiver that also does a few
+//!   multiply-adds per value, so that it is the slower side and the channel runs full
+//!   (where a sender that takes each freed slot as it comes would pull the receiver's
+//!   position across to its CPU for each).
 //! - `stream_u64_producers/<channel>/<N>`: `N` producer threads (2 and 4), each with its
 //!   own clone of the sender, streaming `u64` into one receiver; the producers all pinned
 //!   to the first CPU, the receiver to the second. Throughput in values per second.
@@ -97,10 +101,12 @@ fn echo_cloned(c: &mut Criterion) {
     });
 }
 
-/// One-way stream of `S` through every channel that blocks, from one sender.
+/// One-way stream of `S` through every channel that blocks, from one sender; the
+/// receiver does `work` multiply-adds per value (see [`Stream::start_busy`]).
 struct StreamOf<'a, S> {
     c: &'a mut Criterion,
     group: &'static str,
+    work: u32,
     streamed: PhantomData<S>,
 }
 
@@ -117,8 +123,10 @@ impl<S: Streamed> ForEach for StreamOf<'_, S> {
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3));
         let id = BenchmarkId::from_parameter(X::label(poll));
-        bench_rig(&mut group, id, || {
-            Stream::<X, S>::start(Cpus::pair(), BOUND, poll)
+        let work = self.work;
+        bench_rig(&mut group, id, || match work {
+            0 => Stream::<X, S>::start(Cpus::pair(), BOUND, poll),
+            _ => Stream::<X, S>::start_busy(Cpus::pair(), BOUND, poll, work),
         });
         group.finish();
     }
@@ -128,6 +136,20 @@ fn stream_u64(c: &mut Criterion) {
     for_each(&mut StreamOf::<u64> {
         c,
         group: "stream_u64",
+        work: 0,
+        streamed: PhantomData,
+    });
+}
+
+/// The receiver's work per value in `stream_u64_busy`: enough to make it the slower
+/// side here (about half the speed of `stream_u64`).
+const BUSY_WORK: u32 = 8;
+
+fn stream_u64_busy(c: &mut Criterion) {
+    for_each(&mut StreamOf::<u64> {
+        c,
+        group: "stream_u64_busy",
+        work: BUSY_WORK,
         streamed: PhantomData,
     });
 }
@@ -136,6 +158,7 @@ fn stream_box(c: &mut Criterion) {
     for_each(&mut StreamOf::<Box<u64>> {
         c,
         group: "stream_box",
+        work: 0,
         streamed: PhantomData,
     });
 }
@@ -209,7 +232,7 @@ impl ForEach for SendRecv {
 criterion_group! {
     name = benches;
     config = support::criterion();
-    targets = echo, echo_cloned, stream_u64, stream_box, stream_u64_producers
+    targets = echo, echo_cloned, stream_u64, stream_u64_busy, stream_box, stream_u64_producers
 }
 
 fn main() {

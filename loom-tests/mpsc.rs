@@ -13,7 +13,7 @@
 
 use loom::thread;
 use ringlink::mpsc::{
-    Builder, Receiver, RecvError, SendError, SyncSender, TryRecvError, WaitStrategy,
+    Builder, Receiver, RecvError, SendError, SyncSender, TryRecvError, TrySendError, WaitStrategy,
 };
 
 /// Channels that park at once: the models are about the parking handshake (spinning and
@@ -192,5 +192,60 @@ fn polling_receiver_gets_every_value_before_disconnection() {
         }
         assert_eq!(received, [1]);
         sender.join().unwrap();
+    });
+}
+
+/// A channel of `bound` holding 0, 1, ... `bound - 1`.
+fn full_channel(bound: u32) -> (SyncSender<u32>, Receiver<u32>) {
+    let (tx, rx) = channel(bound as usize);
+    for value in 0..bound {
+        tx.try_send(value).unwrap();
+    }
+    (tx, rx)
+}
+
+/// Takes `expected` from `rx` without waiting, and then finds it empty.
+fn assert_holds_exactly(rx: &Receiver<u32>, expected: std::ops::Range<u32>) {
+    for value in expected {
+        assert_eq!(rx.try_recv(), Ok(value));
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+/// A blocking send waits for a batch of free slots only while it spins, never while it
+/// may sleep (see `Producer::push_live_batched`); `try_send` takes any free slot. A
+/// 16-value channel refills in batches of two: with one slot free, both must still go
+/// on, and the channel then holds exactly its bound.
+#[test]
+fn sends_take_a_single_freed_slot() {
+    model(|| {
+        let (tx, rx) = full_channel(16);
+        assert_eq!(tx.try_send(16), Err(TrySendError::Full(16)));
+        assert_eq!(rx.recv(), Ok(0));
+        tx.try_send(16).unwrap();
+        assert_eq!(tx.try_send(17), Err(TrySendError::Full(17)));
+        assert_eq!(rx.recv(), Ok(1));
+        // With nobody to free a batch, this send would sleep for ever if it waited for
+        // one (loom reports the deadlock).
+        tx.send(17).unwrap();
+        assert_holds_exactly(&rx, 2..18);
+    });
+}
+
+/// The same while the receiver takes a single value concurrently: the sender's
+/// seventeenth send may find the ring full, or one slot free (too few for a batch), or
+/// the receiver in the middle of its pop; it parks at most until that one slot is free.
+#[test]
+fn blocked_send_completes_when_the_receiver_frees_one_slot() {
+    model(|| {
+        let (tx, rx) = full_channel(16);
+        let sender = thread::spawn(move || {
+            tx.send(16).unwrap();
+            tx // kept alive: its drop would wake the receiver anyway
+        });
+        assert_eq!(rx.recv(), Ok(0));
+        let tx = sender.join().unwrap();
+        assert_holds_exactly(&rx, 1..17);
+        drop(tx);
     });
 }

@@ -24,9 +24,20 @@ pub(crate) trait PushHalf {
     type Item;
     /// Pushes, or hands the value back when there is no room (never, unbounded).
     fn push(&mut self, value: Self::Item) -> Result<(), Self::Item>;
+    /// [`push`](PushHalf::push) for a send that may wait, and lingers for more room than
+    /// one slot: a ring's producer hands the value back once it has filled the room it
+    /// knew of, until the consumer has freed a batch ([`Producer::push_live_batched`]).
+    #[inline(always)]
+    fn push_batched(&mut self, value: Self::Item) -> Result<(), Self::Item> {
+        self.push(value)
+    }
     /// Whether a push could find room now; a hint for waiting, which a pusher that
     /// shares the queue may make stale at once.
     fn has_room(&self) -> bool;
+    /// Whether [`push_batched`](PushHalf::push_batched) could go on now.
+    fn has_room_for_batch(&self) -> bool {
+        self.has_room()
+    }
     /// Whether the consumer is gone; `Acquire`, as [`Producer::is_abandoned`].
     fn is_abandoned(&self) -> bool;
 }
@@ -51,9 +62,17 @@ impl<T> PushHalf for Producer<T> {
     fn push(&mut self, value: T) -> Result<(), T> {
         Producer::push_live(self, value).map_err(|PushError::Full(value)| value)
     }
+    #[inline(always)]
+    fn push_batched(&mut self, value: T) -> Result<(), T> {
+        Producer::push_live_batched(self, value).map_err(|PushError::Full(value)| value)
+    }
     #[inline]
     fn has_room(&self) -> bool {
         self.slots() > 0
+    }
+    #[inline]
+    fn has_room_for_batch(&self) -> bool {
+        self.slots() >= self.refill_batch()
     }
     #[inline(always)]
     fn is_abandoned(&self) -> bool {
@@ -137,6 +156,14 @@ impl Waits {
         self.sleep.wait_until(self.strategy, deadline, poll)
     }
 
+    /// Spins a little while until `ready()`, where spinning helps (see
+    /// [`WaitSlot::linger`]); then the caller waits as usual. Returns whether the
+    /// strategy spins now.
+    #[inline]
+    pub(crate) fn linger(&self, ready: impl FnMut() -> bool) -> bool {
+        self.sleep.linger(self.strategy, ready)
+    }
+
     /// Wakes the other side if it sleeps: after a push or a pop it may be waiting for.
     #[inline(always)]
     pub(crate) fn wake(&self) {
@@ -174,21 +201,51 @@ pub(crate) struct SendEnd<P> {
     ring: P,
     /// Declared after `ring`: see [`Waits::wake`].
     waits: Waits,
+    /// Whether [`try_push_batched`](SendEnd::try_push_batched) batches: until a wait
+    /// for room finds that this side's strategy does not spin now (see
+    /// [`Waits::linger`]), and again once it does. A waiter that does not spin would
+    /// take a free slot at once after its first try failed on a short batch, and pay
+    /// the failed try on every send.
+    batching: bool,
 }
 
 impl<P: PushHalf> SendEnd<P> {
     pub(crate) fn new(ring: P, waits: Waits) -> Self {
-        SendEnd { ring, waits }
+        SendEnd {
+            ring,
+            waits,
+            batching: true,
+        }
     }
 
     /// One try: pushes if the other side is there and the ring has room, then wakes the
     /// other side if it sleeps; hands the value back otherwise.
     #[inline(always)]
     pub(crate) fn try_push(&mut self, value: P::Item) -> Result<(), P::Item> {
+        self.try_push_with::<false>(value)
+    }
+
+    /// [`try_push`](SendEnd::try_push) for a blocking send's first try: with
+    /// [`PushHalf::push_batched`]. A failure is no more than a reason to wait
+    /// ([`send_slow`](SendEnd::send_slow)).
+    #[inline(always)]
+    pub(crate) fn try_push_batched(&mut self, value: P::Item) -> Result<(), P::Item> {
+        self.try_push_with::<true>(value)
+    }
+
+    /// Both tries. (`BATCHED` a constant rather than the push passed as a function: a
+    /// function passed on went through a `FnOnce` shim that was not inlined.)
+    #[inline(always)]
+    fn try_push_with<const BATCHED: bool>(&mut self, value: P::Item) -> Result<(), P::Item> {
         if self.ring.is_abandoned() {
             return Err(value);
         }
-        match self.ring.push(value) {
+        let pushed = if BATCHED && self.batching {
+            self.ring.push_batched(value)
+        } else {
+            self.ring.push(value)
+        };
+        match pushed {
             Ok(()) => {
                 // After the push: a receiver (or server) going to sleep sees the value or
                 // is woken.
@@ -217,16 +274,19 @@ impl<P: PushHalf> SendEnd<P> {
         // mutant(loom_service): send, try_send: no doorbell ring after the first try's push => match (if self.ring.is_abandoned() { Err(value) } else { self.ring.push(value) }) {
         match self.try_push(value) {
             Ok(()) => Ok(()),
-            Err(value) => self.send_slow(value, deadline, gone),
+            Err(value) => self.send_slow(value, deadline, false, gone),
         }
     }
 
-    /// [`send`](SendEnd::send) after a first try that failed.
+    /// [`send`](SendEnd::send) after a first try that failed; `batched` after a first
+    /// try with [`try_push_batched`](SendEnd::try_push_batched), which this send then
+    /// follows up on by lingering for a batch of room.
     #[inline(never)]
     pub(crate) fn send_slow(
         &mut self,
         mut value: P::Item,
         deadline: Deadline,
+        batched: bool,
         gone: impl Fn() -> bool,
     ) -> Result<(), SendTimeoutError<P::Item>> {
         loop {
@@ -235,10 +295,21 @@ impl<P: PushHalf> SendEnd<P> {
                 return Err(SendTimeoutError::Disconnected(value));
             }
             let ring = &self.ring;
+            if batched {
+                // A full ring, or too little room for a batch: the receiver has a ring's
+                // worth of values to take meanwhile. Let it free a batch before taking
+                // room again (see `Producer::push_live_batched`); any room will do after
+                // that, so a receiver that stops taking values cannot hold this send up.
+                self.batching = self
+                    .waits
+                    .linger(|| ring.has_room_for_batch() || ring.is_abandoned() || gone());
+            }
             let ready = self.waits.wait_until(deadline, || {
                 // Free slots first: a consumer's drop marks the ring abandoned before it
                 // drains it, so a slot freed by the drain comes with the mark, and a send
-                // blocked until then fails as it should.
+                // blocked until then fails as it should. Any room: a wait that may sleep
+                // must not wait for more room than a receiver may ever free.
+                // mutant(loom_mpsc): send: a wait that may sleep waits for a batch of room => (ring.has_room_for_batch() || ring.is_abandoned() || gone()).then_some(())
                 (ring.has_room() || ring.is_abandoned() || gone()).then_some(())
             });
             if ready.is_none() {

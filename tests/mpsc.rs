@@ -25,6 +25,58 @@ fn channel<T>(strategy: WaitStrategy, bound: usize) -> (SyncSender<T>, Receiver<
 // ---------------------------------------------------------------------------------
 // Capacity
 
+/// A full channel takes the one slot that a `recv` frees, whatever its bound and wait
+/// strategy, cloned or not: `try_send` at once, and a blocking `send` (which refills a
+/// large ring in batches of an eighth of it while it spins) without waiting for another
+/// `recv`; the bound stays exact. Catches a `try_send` that reports `Full` with a slot
+/// free, and a `send` that sleeps until a batch is free, which never comes here (the
+/// send runs on a helper thread, watched for a minute: a hang fails the test).
+#[test]
+fn a_full_channel_takes_the_one_slot_a_recv_frees() {
+    let bounds: &[usize] = if cfg!(miri) { &[9, 64] } else { &[9, 64, 1024] };
+    for strategy in STRATEGIES {
+        for &bound in bounds {
+            for cloned in [false, true] {
+                let case = format!("{strategy:?}, bound {bound}, cloned {cloned}");
+                let (tx, rx) = channel::<usize>(strategy, bound);
+                let clone = cloned.then(|| tx.clone());
+                for value in 0..bound {
+                    tx.try_send(value).unwrap();
+                }
+                assert_eq!(tx.try_send(bound), Err(TrySendError::Full(bound)), "{case}");
+                assert_eq!(rx.recv(), Ok(0), "{case}");
+                assert_eq!(tx.try_send(bound), Ok(()), "{case}");
+                assert_eq!(
+                    tx.try_send(bound + 1),
+                    Err(TrySendError::Full(bound + 1)),
+                    "{case}"
+                );
+                assert_eq!(rx.recv(), Ok(1), "{case}");
+                let (done, sent) = std_mpsc::channel();
+                let sender = thread::spawn(move || {
+                    tx.send(bound + 1).unwrap();
+                    done.send(()).unwrap();
+                    tx
+                });
+                assert_eq!(
+                    sent.recv_timeout(Duration::from_secs(60)),
+                    Ok(()),
+                    "{case}: the send did not take the free slot"
+                );
+                let tx = sender.join().unwrap();
+                assert_eq!(
+                    tx.try_send(bound + 2),
+                    Err(TrySendError::Full(bound + 2)),
+                    "{case}"
+                );
+                drop((tx, clone));
+                let received: Vec<usize> = rx.iter().collect();
+                assert_eq!(received, (2..bound + 2).collect::<Vec<_>>(), "{case}");
+            }
+        }
+    }
+}
+
 #[test]
 fn bound_is_exact() {
     for bound in [1, 2, 3, 7, 16, 100, 1000] {

@@ -13,6 +13,7 @@
 //! - [`Rig`] and [`bench_rig`]: how a bench starts such a set-up only when its benchmark
 //!   runs (a filtered-out benchmark costs nothing), and checks it when the benchmark ends.
 
+use std::hint::black_box;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -369,6 +370,29 @@ impl<X: Transport, S: Streamed> Stream<X, S> {
         let (progress, partner) = checking_partner(cpus, X::NAME, move || {
             X::recv(&mut rx, poll).map(|v| v.seq())
         });
+        Self::with(tx, progress, partner, poll)
+    }
+
+    /// [`start`](Stream::start) with a partner that also works on each value: `work`
+    /// dependent multiply-adds, so that it is the slower side and the channel runs full,
+    /// as behind a receiver with real work to do.
+    pub fn start_busy(cpus: Cpus, bound: usize, poll: Poll, work: u32) -> Self {
+        let (tx, mut rx) = X::channel::<S>(bound);
+        let (progress, partner) = checking_partner(cpus, X::NAME, move || {
+            X::recv(&mut rx, poll).map(|v| {
+                let seq = v.seq();
+                let mut x = seq;
+                for _ in 0..work {
+                    x = black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                black_box(x);
+                seq
+            })
+        });
+        Self::with(tx, progress, partner, poll)
+    }
+
+    fn with(tx: X::Tx<S>, progress: Arc<Progress>, partner: Partner<u64>, poll: Poll) -> Self {
         Stream {
             tx,
             sent: 0,

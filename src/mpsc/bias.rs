@@ -237,10 +237,14 @@ impl<S: Upgrade> Biased<S> {
         }
     }
 
-    /// Pushes through the one producer if this sender owns it; `Err` hands the value
-    /// back if it does not.
+    /// Pushes through the one producer if this sender owns it (batched: see
+    /// [`PushHalf::push_batched`]); `Err` hands the value back if it does not.
     #[inline(always)]
-    fn push_owned(&mut self, value: S::Item) -> Result<Result<(), S::Item>, S::Item> {
+    fn push_owned(
+        &mut self,
+        value: S::Item,
+        batched: bool,
+    ) -> Result<Result<(), S::Item>, S::Item> {
         let me = self.token.as_ptr();
         // SAFETY: the token lives until this sender's drop.
         let busy = unsafe { &self.token.as_ref().busy };
@@ -266,6 +270,7 @@ impl<S: Upgrade> Biased<S> {
             // idle before it touches the producer (see the module), and no other sender
             // pushes into it.
             match unsafe { &mut (*one).producer } {
+                Some(producer) if batched => producer.push_batched(value),
                 Some(producer) => producer.push(value),
                 None => {
                     unreachable!("the owner word names a sender only while there is one producer")
@@ -282,7 +287,7 @@ impl<S: Upgrade> Biased<S> {
     /// producer.
     #[cold]
     #[inline(never)]
-    fn push_slow(&mut self, mut value: S::Item) -> Result<(), S::Item> {
+    fn push_slow(&mut self, mut value: S::Item, batched: bool) -> Result<(), S::Item> {
         loop {
             if let Some(view) = &mut self.view {
                 return self.cell.many.with(|many| {
@@ -297,7 +302,7 @@ impl<S: Upgrade> Biased<S> {
             }
             self.take();
             if self.owned {
-                value = match self.push_owned(value) {
+                value = match self.push_owned(value, batched) {
                     Ok(pushed) => return pushed,
                     // Taken away again in between; try again.
                     Err(value) => value,
@@ -428,22 +433,39 @@ impl<S: Upgrade> Biased<S> {
     }
 }
 
+impl<S: Upgrade> Biased<S> {
+    /// [`PushHalf::push`], or [`PushHalf::push_batched`] if `batched` (which the shared
+    /// queue, where each push claims its own slot, does not batch).
+    #[inline(always)]
+    fn push_with(&mut self, value: S::Item, batched: bool) -> Result<(), S::Item> {
+        if self.owned {
+            match self.push_owned(value, batched) {
+                Ok(pushed) => pushed,
+                Err(value) => self.push_slow(value, batched),
+            }
+        } else {
+            self.push_slow(value, batched)
+        }
+    }
+}
+
 impl<S: Upgrade> PushHalf for Biased<S> {
     type Item = S::Item;
     #[inline(always)]
     fn push(&mut self, value: S::Item) -> Result<(), S::Item> {
-        if self.owned {
-            match self.push_owned(value) {
-                Ok(pushed) => pushed,
-                Err(value) => self.push_slow(value),
-            }
-        } else {
-            self.push_slow(value)
-        }
+        self.push_with(value, false)
+    }
+    #[inline(always)]
+    fn push_batched(&mut self, value: S::Item) -> Result<(), S::Item> {
+        self.push_with(value, true)
     }
     #[inline]
     fn has_room(&self) -> bool {
         S::room(&self.cell.probe)
+    }
+    #[inline]
+    fn has_room_for_batch(&self) -> bool {
+        S::room_for_batch(&self.cell.probe)
     }
     #[inline(always)]
     fn is_abandoned(&self) -> bool {

@@ -31,6 +31,10 @@ pub(super) trait Upgrade: PushHalf + Sized {
     fn probe(&self) -> Self::Probe;
     /// Whether a push could find room now (a hint for waiting).
     fn room(probe: &Self::Probe) -> bool;
+    /// Whether a batched push could go on now (see [`PushHalf::has_room_for_batch`]).
+    fn room_for_batch(probe: &Self::Probe) -> bool {
+        Self::room(probe)
+    }
     /// Whether the consumer is gone; `Acquire`, as [`PushHalf::is_abandoned`].
     fn gone(probe: &Self::Probe) -> bool;
     /// Where this producer has pushed to (wrapping).
@@ -58,6 +62,10 @@ impl<T> Upgrade for Producer<T> {
     #[inline]
     fn room(probe: &RingProbe<T>) -> bool {
         probe.has_room()
+    }
+    #[inline]
+    fn room_for_batch(probe: &RingProbe<T>) -> bool {
+        probe.has_room_for_batch()
     }
     #[inline(always)]
     fn gone(probe: &RingProbe<T>) -> bool {
@@ -127,11 +135,17 @@ pub(super) enum SendFlavor<S: Upgrade> {
 }
 
 impl<S: Upgrade> SendFlavor<S> {
-    /// One try (see [`SendEnd::try_push`]).
+    /// One try (see [`SendEnd::try_push`]); `batched` for the first try of a `send`
+    /// without a deadline, made with [`SendEnd::try_push_batched`]: the ring's one
+    /// producer, whether the sender was never cloned or owns it now (`Biased`), refills
+    /// a full ring in batches (`Producer::push_live_batched`). A deadline's wait does
+    /// not linger for a batch, so that it is not late.
     #[inline(always)]
-    pub(super) fn try_push(&mut self, value: S::Item) -> Result<(), S::Item> {
+    pub(super) fn try_push(&mut self, value: S::Item, batched: bool) -> Result<(), S::Item> {
         match self {
+            SendFlavor::Single(end) if batched => end.try_push_batched(value),
             SendFlavor::Single(end) => end.try_push(value),
+            SendFlavor::Shared(end) if batched => end.try_push_batched(value),
             SendFlavor::Shared(end) => end.try_push(value),
             SendFlavor::Moving => unreachable!("a sender used while it is being cloned"),
         }
@@ -143,9 +157,11 @@ impl<S: Upgrade> SendFlavor<S> {
         value: S::Item,
         deadline: Deadline,
     ) -> Result<(), SendTimeoutError<S::Item>> {
+        // The first try of a send without a deadline was batched (see `try_push`).
+        let batched = matches!(deadline, Deadline::Never);
         match self {
-            SendFlavor::Single(end) => end.send_slow(value, deadline, || false),
-            SendFlavor::Shared(end) => end.send_slow(value, deadline, || false),
+            SendFlavor::Single(end) => end.send_slow(value, deadline, batched, || false),
+            SendFlavor::Shared(end) => end.send_slow(value, deadline, batched, || false),
             SendFlavor::Moving => unreachable!("a sender used while it is being cloned"),
         }
     }

@@ -72,6 +72,14 @@ impl<T> SyncSender<T> {
     /// the value. A successful send does not promise that the value will be received:
     /// the receiver may be dropped first.
     ///
+    /// A sender that fills the buffer while the wait strategy spins (`Spin`, or
+    /// `Adaptive` with the receiver on another CPU) gives the receiver up to a few
+    /// microseconds to free an eighth of the buffer before it takes room again, rather
+    /// than taking each slot as it comes free and pulling the receiver's position across
+    /// to its CPU for each; it then takes whatever room there is, so a receiver that
+    /// takes one value and stops still lets one send through. (`try_send` and
+    /// `send_timeout` take any free slot at once.)
+    ///
     /// ```
     /// # ringlink::__skip_doctest_under_loom!();
     /// use ringlink::mpsc::{sync_channel, SendError};
@@ -152,8 +160,11 @@ impl<T> SyncSender<T> {
     /// disconnection) is the slow path.
     #[inline(always)]
     fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        // `send` refills a full ring in batches (see `SendFlavor::try_push`); `try_send`
+        // and `send_timeout` take any room there is.
+        let batched = matches!(deadline, Deadline::Never);
         let tried = self.half.with(|end, rendezvous| match rendezvous {
-            None => end.try_push(value),
+            None => end.try_push(value, batched),
             Some(_) => Err(value),
         });
         match tried {
@@ -263,7 +274,7 @@ impl<T> Sender<T> {
     #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.half
-            .with(|end, _| end.try_push(value))
+            .with(|end, _| end.try_push(value, false))
             .map_err(SendError)
     }
 }

@@ -464,7 +464,7 @@ impl<T> Producer<T> {
     /// ```
     #[inline]
     pub fn push(&mut self, value: T) -> Result<(), PushError<T>> {
-        self.push_into::<false>(value)
+        self.push_into::<false>(value, 1)
     }
 
     /// [`push`](Producer::push) for a channel's send, which must not report a value sent
@@ -476,33 +476,48 @@ impl<T> Producer<T> {
     /// ring.)
     #[inline(always)]
     pub(crate) fn push_live(&mut self, value: T) -> Result<(), PushError<T>> {
-        self.push_into::<true>(value)
+        self.push_into::<true>(value, 1)
     }
 
-    /// Both pushes: `LIVE` is `true` for [`push_live`](Producer::push_live).
+    /// [`push_live`](Producer::push_live) for a channel's blocking send: once it has
+    /// filled the room it knew of, it takes the room that the consumer has freed since
+    /// only when that is at least a [`refill_batch`](Producer::refill_batch); it reports
+    /// `Full` otherwise, and the send waits a while for a batch before it takes any room
+    /// (`SendEnd::send_slow`).
+    ///
+    /// Why: a producer that outruns its consumer keeps the ring full, and then took each
+    /// slot as it came free, loading `head` for it. `head` sits on a line that the
+    /// consumer writes after every value, so that line crossed between the CPUs once or
+    /// twice per value and slowed the consumer down, which kept the ring full. With
+    /// batches, a `sync_channel(1024)` stream whose receiver does a little work per
+    /// value ran 1.52× as fast (medians of 9 rounds, the builds with and without
+    /// batches taking turns in one process, sender and receiver on the two CPUs); where
+    /// the receiver keeps up and the ring is rarely full, 0.99×.
     #[inline(always)]
-    fn push_into<const LIVE: bool>(&mut self, value: T) -> Result<(), PushError<T>> {
+    pub(crate) fn push_live_batched(&mut self, value: T) -> Result<(), PushError<T>> {
+        self.push_into::<true>(value, self.refill_batch())
+    }
+
+    /// The least room that [`push_live_batched`](Producer::push_live_batched) takes
+    /// once it has run out: an eighth of the capacity, at least one slot. (A ring of
+    /// up to 15 slots takes any room.)
+    #[inline(always)]
+    pub(crate) fn refill_batch(&self) -> usize {
+        refill_batch(self.capacity)
+    }
+
+    /// All pushes: `LIVE` is `true` for [`push_live`](Producer::push_live) and
+    /// [`push_live_batched`](Producer::push_live_batched); once the room this side knew
+    /// of is filled, a reload of `head` must find `min_room` free slots to go on.
+    #[inline(always)]
+    fn push_into<const LIVE: bool>(
+        &mut self,
+        value: T,
+        min_room: usize,
+    ) -> Result<(), PushError<T>> {
         let tail = self.tail;
-        if tail == self.limit {
-            // Pairs with the consumer's `Release` store of `head`: the slots it handed
-            // back have been read before this side writes them again.
-            let head = self.ring.head.load(Ordering::Acquire);
-            if distance::<T>(head, tail) >= self.capacity {
-                self.set_cached_head(head);
-                return Err(PushError::Full(value));
-            }
-            // The consumer's drop marks the ring abandoned before it stores the `head`
-            // that hands back the slots it emptied: a `head` loaded above (`Acquire`)
-            // from that store comes with the mark. Without the mark, every slot before
-            // this `head` was emptied by a pop. Such a `head` is not kept either: the
-            // producer may pass to another sender of a cloned channel (`mpsc::bias`)
-            // whose send checked the mark before the drop, and whose push would then
-            // trust it without a reload.
-            // mutant(loom_mpsc): send: may fill a slot that the receiver's drop emptied => if false {
-            if LIVE && self.is_abandoned() {
-                return Err(PushError::Full(value));
-            }
-            self.set_cached_head(head);
+        if tail == self.limit && !self.reload_limit::<LIVE>(min_room) {
+            return Err(PushError::Full(value));
         }
         let next = next::<T>(tail);
         if is_zst::<T>() {
@@ -588,6 +603,43 @@ impl<T> Producer<T> {
     /// ```
     pub fn is_abandoned(&self) -> bool {
         self.ring.consumer_gone()
+    }
+
+    /// At `limit`: loads `head` to see whether the consumer has freed at least
+    /// `min_room` slots since, and moves `limit` on if it has; returns whether the push
+    /// may go ahead. Out of line: it runs once a lap while the consumer keeps up, and
+    /// inlined it took registers that the fast path then saved and restored on every
+    /// push.
+    #[cold]
+    #[inline(never)]
+    fn reload_limit<const LIVE: bool>(&mut self, min_room: usize) -> bool {
+        // Pairs with the consumer's `Release` store of `head`: the slots it handed
+        // back have been read before this side writes them again.
+        let head = self.ring.head.load(Ordering::Acquire);
+        let filled = distance::<T>(head, self.tail);
+        if filled >= self.capacity {
+            self.set_cached_head(head);
+            return false;
+        }
+        // Too little room for a batched push: left for later (`limit` stays, so the
+        // next push reloads `head` too).
+        // mutant(loom_mpsc): try_send: Full while fewer slots than a refill batch are free => if self.capacity - filled < min_room.max(self.refill_batch()) {
+        if self.capacity - filled < min_room {
+            return false;
+        }
+        // The consumer's drop marks the ring abandoned before it stores the `head`
+        // that hands back the slots it emptied: a `head` loaded above (`Acquire`)
+        // from that store comes with the mark. Without the mark, every slot before
+        // this `head` was emptied by a pop. Such a `head` is not kept either: the
+        // producer may pass to another sender of a cloned channel (`mpsc::bias`)
+        // whose send checked the mark before the drop, and whose push would then
+        // trust it without a reload.
+        // mutant(loom_mpsc): send: may fill a slot that the receiver's drop emptied => if false {
+        if LIVE && self.is_abandoned() {
+            return false;
+        }
+        self.set_cached_head(head);
+        true
     }
 
     /// Takes `head`, loaded with `Acquire`, as this side's view of the consumer.
@@ -1013,6 +1065,13 @@ impl<T> fmt::Debug for Consumer<T> {
     }
 }
 
+/// The least room that a batched push takes once it has run out, for a ring of
+/// `capacity` slots (see [`Producer::push_live_batched`]).
+#[inline(always)]
+pub(crate) fn refill_batch(capacity: usize) -> usize {
+    (capacity / 8).max(1)
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::{Line, PushError, RingBuffer};
@@ -1080,5 +1139,45 @@ mod tests {
         assert_eq!(shared.push(&mut cached_head, 3), Ok(()));
         assert_eq!(consumer.pop(), Ok(2));
         assert_eq!(consumer.pop(), Ok(3));
+    }
+
+    /// A batched push (a blocking send's first try) that has filled the room it knew of
+    /// goes on only once the consumer has freed a whole batch (an eighth of the
+    /// capacity), then fills exactly that room; an unbatched push takes any free slot.
+    /// Catches a batched push that takes single slots (the line holding `head` crossing
+    /// between the CPUs per value again), one that waits for more than a batch, and one
+    /// that overfills.
+    #[test]
+    fn a_batched_push_waits_for_a_batch_then_fills_exactly_the_room() {
+        let (mut producer, mut consumer) = RingBuffer::new(64);
+        assert_eq!(producer.refill_batch(), 8);
+        for value in 0..64 {
+            producer.push_live_batched(value).unwrap();
+        }
+        let mut popped = 0;
+        for _ in 0..7 {
+            assert_eq!(consumer.pop(), Ok(popped));
+            popped += 1;
+            assert_eq!(producer.push_live_batched(99), Err(PushError::Full(99)));
+        }
+        assert_eq!(consumer.pop(), Ok(popped));
+        popped += 1;
+        for value in 64..72 {
+            assert_eq!(producer.push_live_batched(value), Ok(()), "{value}");
+        }
+        assert_eq!(producer.push_live_batched(99), Err(PushError::Full(99)));
+        // One slot free: too few for the batched push, enough for the unbatched one.
+        assert_eq!(consumer.pop(), Ok(popped));
+        popped += 1;
+        assert_eq!(producer.push_live_batched(99), Err(PushError::Full(99)));
+        assert_eq!(producer.push_live(72), Ok(()));
+        assert_eq!(producer.push_live(99), Err(PushError::Full(99)));
+        for expected in popped..73 {
+            assert_eq!(consumer.pop(), Ok(expected));
+        }
+        assert!(consumer.pop().is_err());
+        // Small rings refill slot by slot.
+        assert_eq!(RingBuffer::<u8>::new(15).0.refill_batch(), 1);
+        assert_eq!(RingBuffer::<u8>::new(16).0.refill_batch(), 2);
     }
 }

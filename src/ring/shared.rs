@@ -192,6 +192,15 @@ impl<T> RingProbe<T> {
         distance::<T>(head, tail) < self.capacity
     }
 
+    /// Whether a batched push could go on now ([`Producer::push_live_batched`]): at
+    /// least a refill batch of free slots. A hint, as [`has_room`](RingProbe::has_room).
+    pub(crate) fn has_room_for_batch(&self) -> bool {
+        let head = self.ring.head.load(Relaxed);
+        let tail = self.ring.tail.load(Relaxed);
+        let filled = distance::<T>(head, tail).min(self.capacity);
+        self.capacity - filled >= super::refill_batch(self.capacity)
+    }
+
     /// Whether the consumer is gone (`Acquire`, as [`Producer::is_abandoned`]).
     #[inline(always)]
     pub(crate) fn is_abandoned(&self) -> bool {
