@@ -194,7 +194,7 @@ impl Waits {
 
 /// The producer end of a ring, with waiting.
 #[derive(Debug)]
-// mutant(loom_mpsc): a dropped sender wakes the receiver before its ring half is dropped => pub(crate) struct SendEnd<P> { waits: Waits, ring: P } #[allow(dead_code)] struct OldSendEnd<P> {
+// mutant(loom_mpsc): a dropped sender wakes the receiver before its ring half is dropped => pub(crate) struct SendEnd<P> { waits: Waits, ring: P, batching: bool } #[allow(dead_code)] struct OldSendEnd<P> {
 // (No loom_service twin: a client's `RecvEnd`, dropped after its `SendEnd`, rings the same
 // doorbell after both ring halves are marked abandoned, so the order cannot show there.)
 pub(crate) struct SendEnd<P> {
