@@ -283,7 +283,9 @@ impl WaitSlot {
     pub(crate) fn linger(&self, strategy: WaitStrategy, mut ready: impl FnMut() -> bool) -> bool {
         let spins = match strategy {
             WaitStrategy::Spin => true,
-            WaitStrategy::Adaptive => self.spinning_helps(),
+            // Asked without keeping the verdict on the hint: lingering is not one of the
+            // waits that the hint counts (the wait that follows is).
+            WaitStrategy::Adaptive => self.spinning_helps_now(false),
             WaitStrategy::Yield | WaitStrategy::Park => false,
         };
         if !spins {
@@ -305,6 +307,12 @@ impl WaitSlot {
     /// Whether the adaptive strategy should spin before it parks, rather than yield:
     /// gathers the facts for [`placement::choose`] and keeps its verdict on the hint.
     fn spinning_helps(&self) -> bool {
+        self.spinning_helps_now(true)
+    }
+
+    /// [`spinning_helps`](WaitSlot::spinning_helps); the verdict on the hint is kept
+    /// only if `keep`.
+    fn spinning_helps_now(&self, keep: bool) -> bool {
         let cpu = current_cpu();
         let waker_cpu = self.state.waker_cpu.load(Ordering::Relaxed);
         let yields_on_hint = self.yields_on_hint.load(Ordering::Relaxed);
@@ -316,7 +324,7 @@ impl WaitSlot {
         let (choice, hint) = choose(facts, || process_may_spin(cpu));
         // Plain loads and stores: a count that other waiters of the slot race on is
         // still a hint.
-        match hint {
+        match if keep { hint } else { Hint::Keep } {
             Hint::Keep => {}
             Hint::CountYield => self
                 .yields_on_hint
