@@ -225,8 +225,8 @@ impl<P: PushHalf> SendEnd<P> {
         self.try_push_with::<false>(value)
     }
 
-    /// [`try_push`](SendEnd::try_push) for a blocking send's first try: with
-    /// [`PushHalf::push_batched`]. A failure is no more than a reason to wait
+    /// [`try_push`](SendEnd::try_push) for the first try of a `send` without a deadline,
+    /// with [`PushHalf::push_batched`]. A failure is no more than a reason to wait
     /// ([`send_slow`](SendEnd::send_slow)).
     #[inline(always)]
     pub(crate) fn try_push_batched(&mut self, value: P::Item) -> Result<(), P::Item> {

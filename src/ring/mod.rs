@@ -479,11 +479,11 @@ impl<T> Producer<T> {
         self.push_into::<true>(value, 1)
     }
 
-    /// [`push_live`](Producer::push_live) for a channel's blocking send: once it has
-    /// filled the room it knew of, it takes the room that the consumer has freed since
-    /// only when that is at least a [`refill_batch`](Producer::refill_batch); it reports
-    /// `Full` otherwise, and the send waits a while for a batch before it takes any room
-    /// (`SendEnd::send_slow`).
+    /// [`push_live`](Producer::push_live) for a channel's `send` without a deadline: once
+    /// it has filled the room it knew of, it takes the room that the consumer has freed
+    /// since only when that is at least a [`refill_batch`](Producer::refill_batch); it
+    /// reports `Full` otherwise, and the send waits a while for a batch before it takes
+    /// any room (`SendEnd::send_slow`).
     ///
     /// Why: a producer that outruns its consumer keeps the ring full, and then took each
     /// slot as it came free, loading `head` for it. `head` sits on a line that the
