@@ -98,7 +98,8 @@ impl Poll {
 /// wrapper. With plain `#[inline]` the compiler kept the wrapper of ringlink's channels
 /// out of line (their `send` is written to be inlined whole into the caller), and the
 /// `u64` stream of `sync_channel` measured 60–64 M values/s through it against 120–123
-/// with it inlined, both in one process; std's and crossbeam's figures did not move.
+/// with it inlined, both in one process, while std's `sync_channel` and crossbeam's
+/// `bounded` did not move.
 pub trait Transport: 'static {
     /// The name in benchmark ids and tables.
     const NAME: &'static str;
