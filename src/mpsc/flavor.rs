@@ -134,6 +134,15 @@ pub(super) enum SendFlavor<S: Upgrade> {
     Moving,
 }
 
+/// Whether a send that waits until `deadline` refills a full ring in batches (see
+/// [`SendFlavor::try_push`]): only a `send` without a deadline. `try_send` and
+/// `send_timeout` take any room there is, so that a deadline is never overshot by a
+/// linger.
+#[inline(always)]
+pub(super) fn batches(deadline: Deadline) -> bool {
+    matches!(deadline, Deadline::Never)
+}
+
 impl<S: Upgrade> SendFlavor<S> {
     /// One try (see [`SendEnd::try_push`]); `batched` for the first try of a `send`
     /// without a deadline, made with [`SendEnd::try_push_batched`]: the ring's one
@@ -157,8 +166,8 @@ impl<S: Upgrade> SendFlavor<S> {
         value: S::Item,
         deadline: Deadline,
     ) -> Result<(), SendTimeoutError<S::Item>> {
-        // The first try of a send without a deadline was batched (see `try_push`).
-        let batched = matches!(deadline, Deadline::Never);
+        // The first try was batched if the send batches (see `try_push`).
+        let batched = batches(deadline);
         match self {
             SendFlavor::Single(end) => end.send_slow(value, deadline, batched, || false),
             SendFlavor::Shared(end) => end.send_slow(value, deadline, batched, || false),

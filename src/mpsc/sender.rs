@@ -4,7 +4,7 @@ use core::fmt;
 use core::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::Duration;
 
-use super::flavor::SendFlavor;
+use super::flavor::{self, SendFlavor};
 use super::{rendezvous, Half};
 use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::ring::list::ListProducer;
@@ -160,9 +160,7 @@ impl<T> SyncSender<T> {
     /// disconnection) is the slow path.
     #[inline(always)]
     fn send_until(&self, value: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
-        // `send` refills a full ring in batches (see `SendFlavor::try_push`); `try_send`
-        // and `send_timeout` take any room there is.
-        let batched = matches!(deadline, Deadline::Never);
+        let batched = flavor::batches(deadline);
         let tried = self.half.with(|end, rendezvous| match rendezvous {
             None => end.try_push(value, batched),
             Some(_) => Err(value),

@@ -185,20 +185,23 @@ impl<T> RingProbe<T> {
     /// Whether a push could find room now (a hint for waiting: another pusher may take
     /// the room first).
     pub(crate) fn has_room(&self) -> bool {
-        // `head` first: a `tail` loaded after it is not behind it. `Relaxed`: this only
-        // decides whether to try; a push loads `head` itself before it writes a slot.
-        let head = self.ring.head.load(Relaxed);
-        let tail = self.ring.tail.load(Relaxed);
-        distance::<T>(head, tail) < self.capacity
+        self.free_slots() > 0
     }
 
     /// Whether a batched push could go on now ([`Producer::push_live_batched`]): at
     /// least a refill batch of free slots. A hint, as [`has_room`](RingProbe::has_room).
     pub(crate) fn has_room_for_batch(&self) -> bool {
+        self.free_slots() >= super::refill_batch(self.capacity)
+    }
+
+    /// How many slots look free now: a hint for the two above.
+    #[inline]
+    fn free_slots(&self) -> usize {
+        // `head` first: a `tail` loaded after it is not behind it. `Relaxed`: this only
+        // decides whether to try; a push loads `head` itself before it writes a slot.
         let head = self.ring.head.load(Relaxed);
         let tail = self.ring.tail.load(Relaxed);
-        let filled = distance::<T>(head, tail).min(self.capacity);
-        self.capacity - filled >= super::refill_batch(self.capacity)
+        self.capacity - distance::<T>(head, tail).min(self.capacity)
     }
 
     /// Whether the consumer is gone (`Acquire`, as [`Producer::is_abandoned`]).
